@@ -1,0 +1,11 @@
+//! ndstyle: neural style transfer for data of any spatial rank (1D signals, 2D images, 3D volumes).
+//!
+//! The core is [`tensor`]: a rank-generic `Tensor<N>` shaped `[batch, channels, spatial; N]` with
+//! convolution, pooling, activations, Gram matrices and resampling, each with its backward pass.
+
+pub mod error;
+pub mod rng;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use tensor::{Image, Signal, Tensor, Volume};

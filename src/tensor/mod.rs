@@ -1,0 +1,10 @@
+//! Rank-generic tensors and the operations style transfer needs, each forward with its backward.
+//!
+//! Shapes are written `B × C × S_1 × … × S_N` with spatial rank `N` in 1..=3.
+
+mod array;
+pub mod gemm;
+pub mod geometry;
+
+pub use array::{Image, Signal, Tensor, Volume};
+pub use geometry::{Padding, Window};
