@@ -84,24 +84,45 @@ pub enum Threads {
 /// `A: M × K`, `B: K × N`, `C: M × N`. **Panics** on mismatched shapes.
 #[track_caller]
 pub fn matmul(c: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, threads: Threads) {
+    // SAFETY: every view was bounds-checked at construction (`check_extent`) and `c` is borrowed
+    // mutably, so it is valid for these writes and aliases neither `a` nor `b`.
+    unsafe { matmul_raw(c.data.as_mut_ptr(), c.rows, c.cols, c.rs, c.cs, a, b, accumulate, threads) }
+}
+
+/// `C (+)= A·B` into a raw destination, for callers that write disjoint tiles of one buffer
+/// from several threads.
+///
+/// # Safety
+/// `c.add(i·rs + j·cs)` must be valid for reads and writes for every `i < rows`, `j < cols`, and no
+/// other thread may touch those elements during the call. `a` and `b` must not overlap them.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn matmul_raw(
+    c: *mut f32,
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+    threads: Threads,
+) {
     assert!(
-        a.rows == c.rows && b.cols == c.cols && a.cols == b.rows,
-        "matmul: A {}×{} · B {}×{} into C {}×{}",
+        a.rows == rows && b.cols == cols && a.cols == b.rows,
+        "matmul: A {}×{} · B {}×{} into C {rows}×{cols}",
         a.rows,
         a.cols,
         b.rows,
-        b.cols,
-        c.rows,
-        c.cols
+        b.cols
     );
-    if c.rows == 0 || c.cols == 0 {
+    if rows == 0 || cols == 0 {
         return;
     }
     if a.cols == 0 {
         if !accumulate {
-            for i in 0..c.rows {
-                for j in 0..c.cols {
-                    c.data[i * c.rs + j * c.cs] = 0.0;
+            for i in 0..rows {
+                for j in 0..cols {
+                    *c.add(i * rs + j * cs) = 0.0;
                 }
             }
         }
@@ -111,31 +132,27 @@ pub fn matmul(c: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, thr
         Threads::One => Parallelism::None,
         Threads::Pool => Parallelism::Rayon(rayon::current_num_threads()),
     };
-    // SAFETY: every view was bounds-checked at construction (`check_extent`), `c` is borrowed
-    // mutably so it cannot alias `a` or `b`, and the shapes were checked above.
-    unsafe {
-        gemm::gemm(
-            c.rows,
-            c.cols,
-            a.cols,
-            c.data.as_mut_ptr(),
-            c.cs as isize,
-            c.rs as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
+    gemm::gemm(
+        rows,
+        cols,
+        a.cols,
+        c,
+        cs as isize,
+        rs as isize,
+        accumulate,
+        a.data.as_ptr(),
+        a.cs as isize,
+        a.rs as isize,
+        b.data.as_ptr(),
+        b.cs as isize,
+        b.rs as isize,
+        1.0,
+        1.0,
+        false,
+        false,
+        false,
+        parallelism,
+    );
 }
 
 #[cfg(test)]

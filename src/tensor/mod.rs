@@ -3,8 +3,10 @@
 //! Shapes are written `B × C × S_1 × … × S_N` with spatial rank `N` in 1..=3.
 
 mod array;
+pub mod conv;
 pub mod gemm;
 pub mod geometry;
+mod unfold;
 
 pub use array::{Image, Signal, Tensor, Volume};
 pub use geometry::{Padding, Window};
