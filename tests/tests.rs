@@ -1,3 +1,10 @@
 //! Integration tests: one binary, one module per area.
 
+mod fixtures;
+mod gradcheck;
+mod ops_activation;
+mod ops_gram;
+mod ops_pool;
+mod ops_resample;
+mod reference;
 mod util;

@@ -5,6 +5,10 @@
 mod array;
 pub mod gemm;
 pub mod geometry;
+pub mod activation;
+pub mod pool;
+pub mod gram;
+pub mod resample;
 
 pub use array::{Image, Signal, Tensor, Volume};
 pub use geometry::{Padding, Window};
