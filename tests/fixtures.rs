@@ -35,7 +35,9 @@ impl Case {
     /// Parameter `key` as an `N`-array. **Panics** if absent or of another length.
     #[track_caller]
     pub fn param_n<const N: usize>(&self, key: &str) -> [usize; N] {
-        self.param(key).try_into().unwrap_or_else(|_| panic!("{}: parameter {key} is not of length {N}", self.op))
+        self.param(key)
+            .try_into()
+            .unwrap_or_else(|_| panic!("{}: parameter {key} is not of length {N}", self.op))
     }
 
     /// Parameter `key` as a flag (`0` or `1`); `default` if absent.
@@ -114,8 +116,10 @@ pub fn parse(text: &str) -> Vec<Case> {
                     .skip(1)
                     .map(|d| d.parse().unwrap_or_else(|_| bad("bad dimension")))
                     .collect();
-                let values: Vec<f64> =
-                    values.split_whitespace().map(|v| v.parse().unwrap_or_else(|_| bad("bad value"))).collect();
+                let values: Vec<f64> = values
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap_or_else(|_| bad("bad value")))
+                    .collect();
                 if values.len() != dims.iter().product::<usize>() {
                     bad("value count does not match the dimensions");
                 }

@@ -27,7 +27,12 @@ pub fn check_grad<const N: usize>(
     let mut rng = Rng::new(seed);
     let r: Vec<f32> = (0..y.len()).map(|_| rng.normal()).collect();
     let analytic = backward(r.clone());
-    assert!(analytic.same_shape(x), "{what}: gradient {} for input {}", analytic.shape_string(), x.shape_string());
+    assert!(
+        analytic.same_shape(x),
+        "{what}: gradient {} for input {}",
+        analytic.shape_string(),
+        x.shape_string()
+    );
     let numeric = numeric_grad(x.data(), eps, |xs| {
         let xt = Tensor::from_vec(x.batch(), x.channels(), x.spatial(), xs.to_vec()).unwrap();
         forward(&xt).iter().zip(&r).map(|(&a, &b)| a as f64 * b as f64).sum()
@@ -37,7 +42,13 @@ pub fn check_grad<const N: usize>(
 
 /// A tensor of distinct values (a shuffled ramp with step `step`, centred on 0), fixed by `seed`:
 /// max pooling then has no ties, so finite differences with `eps < step / 2` are valid.
-pub fn distinct<const N: usize>(batch: usize, channels: usize, spatial: [usize; N], step: f32, seed: u64) -> Tensor<N> {
+pub fn distinct<const N: usize>(
+    batch: usize,
+    channels: usize,
+    spatial: [usize; N],
+    step: f32,
+    seed: u64,
+) -> Tensor<N> {
     let n = batch * channels * spatial.iter().product::<usize>();
     let mut perm: Vec<usize> = (0..n).collect();
     let mut rng = Rng::new(seed);
@@ -56,12 +67,16 @@ pub type AxisSpec = (usize, usize, usize, usize, usize, usize);
 /// The window may not fit the input: callers filter with `prop_assume!`.
 pub fn window_strategy<const N: usize>(max_size: usize) -> impl Strategy<Value = ([usize; N], Window<N>)> {
     (
-        proptest::collection::vec((1..=max_size, 1usize..=3, 1usize..=3, 1usize..=2, 0usize..=2, 0usize..=2), N),
+        proptest::collection::vec(
+            (1..=max_size, 1usize..=3, 1usize..=3, 1usize..=2, 0usize..=2, 0usize..=2),
+            N,
+        ),
         proptest::bool::weighted(0.25),
     )
         .prop_map(|(axes, same): (Vec<AxisSpec>, bool)| {
             let pick = |f: fn(&AxisSpec) -> usize| -> [usize; N] { std::array::from_fn(|d| f(&axes[d])) };
-            let padding = if same { Padding::Same } else { Padding::Explicit { lo: pick(|a| a.4), hi: pick(|a| a.5) } };
+            let padding =
+                if same { Padding::Same } else { Padding::Explicit { lo: pick(|a| a.4), hi: pick(|a| a.5) } };
             let window =
                 Window::new(pick(|a| a.1)).stride(pick(|a| a.2)).dilation(pick(|a| a.3)).padding(padding);
             (pick(|a| a.0), window)

@@ -18,7 +18,9 @@ fn widen(v: &[f32]) -> Vec<f64> {
 fn has_empty_window<const N: usize>(w: &Window<N>, input: [usize; N]) -> bool {
     let g = w.resolve(input).unwrap();
     (0..N).any(|d| {
-        (0..g.output[d]).any(|o| (0..g.kernel[d]).all(|k| g.source(d, o, k) < 0 || g.source(d, o, k) >= input[d] as isize))
+        (0..g.output[d]).any(|o| {
+            (0..g.kernel[d]).all(|k| g.source(d, o, k) < 0 || g.source(d, o, k) >= input[d] as isize)
+        })
     })
 }
 
@@ -45,7 +47,14 @@ fn max_pool_case<const N: usize>(b: usize, c: usize, input: [usize; N], w: Windo
 
 /// Average pooling: forward agrees with the reference to 1e-5, backward with finite differences
 /// (the op is linear, so a large step is exact up to rounding).
-fn avg_pool_case<const N: usize>(b: usize, c: usize, input: [usize; N], w: Window<N>, include: bool, seed: u64) {
+fn avg_pool_case<const N: usize>(
+    b: usize,
+    c: usize,
+    input: [usize; N],
+    w: Window<N>,
+    include: bool,
+    seed: u64,
+) {
     let x = Tensor::randn(b, c, input, 1.0, seed);
     let y = avg_pool(&x, &w, include).unwrap();
     let want = reference::avg_pool(&x, &w, include);
@@ -111,7 +120,8 @@ fn max_pool_by_hand_padding_never_wins() {
     // Windows [pad, -1], [-3, -2], [-5, -4]: the padded cell would win were it zero.
     assert_eq!(y.data(), &[-1.0, -2.0, -4.0]);
     assert_eq!(idx.offsets(), &[0, 2, 4]);
-    let dx = max_pool_backward(&Tensor::from_vec(1, 1, [3], vec![1.0, 2.0, 3.0]).unwrap(), &idx, [5]).unwrap();
+    let dx =
+        max_pool_backward(&Tensor::from_vec(1, 1, [3], vec![1.0, 2.0, 3.0]).unwrap(), &idx, [5]).unwrap();
     assert_eq!(dx.data(), &[1.0, 0.0, 2.0, 0.0, 3.0]);
     // Overlapping windows accumulate onto a shared winner.
     let x = Tensor::<1>::from_vec(1, 1, [3], vec![0.0, 9.0, 1.0]).unwrap();

@@ -8,7 +8,14 @@ use crate::gradcheck::check_grad;
 use crate::reference;
 use crate::util::assert_close;
 
-fn resize_case<const N: usize>(b: usize, c: usize, input: [usize; N], out: [usize; N], linear: bool, seed: u64) {
+fn resize_case<const N: usize>(
+    b: usize,
+    c: usize,
+    input: [usize; N],
+    out: [usize; N],
+    linear: bool,
+    seed: u64,
+) {
     let mode = if linear { Interp::Linear } else { Interp::Nearest };
     let x = Tensor::randn(b, c, input, 1.0, seed);
     let y = resize(&x, out, mode).unwrap();

@@ -24,9 +24,7 @@ pub fn relu<const N: usize>(x: &Tensor<N>) -> Tensor<N> {
 /// # Shapes
 /// Any `B × C × S_1 × … × S_N`; the shape is unchanged.
 pub fn relu_inplace<const N: usize>(x: &mut Tensor<N>) {
-    let clamp = |chunk: &mut [f32]| {
-        chunk.iter_mut().for_each(|v| *v = v.max(0.0))
-    };
+    let clamp = |chunk: &mut [f32]| chunk.iter_mut().for_each(|v| *v = v.max(0.0));
     let data = x.data_mut();
     if data.len() >= PAR_MIN {
         data.par_chunks_mut(CHUNK).for_each(clamp);
@@ -45,12 +43,7 @@ pub fn relu_inplace<const N: usize>(x: &mut Tensor<N>) {
 /// **Panics** if `y` and `dy` differ in shape.
 #[track_caller]
 pub fn relu_backward<const N: usize>(y: &Tensor<N>, dy: &Tensor<N>) -> Tensor<N> {
-    assert!(
-        y.same_shape(dy),
-        "relu_backward: output {} vs gradient {}",
-        y.shape_string(),
-        dy.shape_string()
-    );
+    assert!(y.same_shape(dy), "relu_backward: output {} vs gradient {}", y.shape_string(), dy.shape_string());
     let mut dx = dy.clone();
     let mask = |(g, y): (&mut [f32], &[f32])| {
         g.iter_mut().zip(y).for_each(|(g, &v)| {

@@ -2,12 +2,12 @@
 //!
 //! Shapes are written `B × C × S_1 × … × S_N` with spatial rank `N` in 1..=3.
 
+pub mod activation;
 mod array;
 pub mod gemm;
 pub mod geometry;
-pub mod activation;
-pub mod pool;
 pub mod gram;
+pub mod pool;
 pub mod resample;
 
 pub use array::{Image, Signal, Tensor, Volume};

@@ -43,7 +43,11 @@ impl<const N: usize> Taps<N> {
                     (0..geom.kernel[d])
                         .filter_map(|k| {
                             let s = geom.source(d, o, k);
-                            (s >= 0 && (s as usize) < geom.input[d]).then_some(s as usize * plane_stride[d])
+                            if s >= 0 && (s as usize) < geom.input[d] {
+                                Some(s as usize * plane_stride[d])
+                            } else {
+                                None
+                            }
                         })
                         .collect()
                 })
@@ -238,13 +242,15 @@ pub fn max_pool_backward<const N: usize>(
     if dx.is_empty() {
         return Ok(dx);
     }
-    dx.data_mut().par_chunks_mut(ip).zip(dy.data().par_chunks(op)).zip(indices.offsets.par_chunks(op)).for_each(
-        |((dxp, dyp), ix)| {
+    dx.data_mut()
+        .par_chunks_mut(ip)
+        .zip(dy.data().par_chunks(op))
+        .zip(indices.offsets.par_chunks(op))
+        .for_each(|((dxp, dyp), ix)| {
             for (&g, &i) in dyp.iter().zip(ix) {
                 dxp[i as usize] += g;
             }
-        },
-    );
+        });
     Ok(dx)
 }
 
@@ -257,7 +263,11 @@ pub fn max_pool_backward<const N: usize>(
 /// # Errors
 /// An empty spatial axis, an invalid window, or (with `count_include_pad = false`) a window
 /// entirely in the padding.
-pub fn avg_pool<const N: usize>(x: &Tensor<N>, window: &Window<N>, count_include_pad: bool) -> Result<Tensor<N>> {
+pub fn avg_pool<const N: usize>(
+    x: &Tensor<N>,
+    window: &Window<N>,
+    count_include_pad: bool,
+) -> Result<Tensor<N>> {
     const OP: &str = "avg_pool";
     let g = resolve(OP, window, x.spatial())?;
     let taps = Taps::new(g);
