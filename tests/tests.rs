@@ -1,4 +1,12 @@
 //! Integration tests: one binary, one module per area.
 
 mod conv;
+mod fixtures;
+mod gradcheck;
+mod ops_activation;
+mod ops_conv_fixture;
+mod ops_gram;
+mod ops_pool;
+mod ops_resample;
+mod reference;
 mod util;

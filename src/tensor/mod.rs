@@ -2,10 +2,14 @@
 //!
 //! Shapes are written `B × C × S_1 × … × S_N` with spatial rank `N` in 1..=3.
 
+pub mod activation;
 mod array;
 pub mod conv;
 pub mod gemm;
 pub mod geometry;
+pub mod gram;
+pub mod pool;
+pub mod resample;
 mod unfold;
 
 pub use array::{Image, Signal, Tensor, Volume};
