@@ -9,7 +9,14 @@ use ndstyle::tensor::{Tensor, Window};
 use std::hint::black_box;
 use std::time::Duration;
 
-fn bench_shape<const N: usize>(c: &mut Criterion, name: &str, ci: usize, co: usize, kernel: usize, input: [usize; N]) {
+fn bench_shape<const N: usize>(
+    c: &mut Criterion,
+    name: &str,
+    ci: usize,
+    co: usize,
+    kernel: usize,
+    input: [usize; N],
+) {
     let win = Window::<N>::same(kernel);
     let x = Tensor::<N>::randn(1, ci, input, 1.0, 1);
     let w = Tensor::<N>::randn(co, ci, [kernel; N], 0.05, 2);
@@ -19,7 +26,9 @@ fn bench_shape<const N: usize>(c: &mut Criterion, name: &str, ci: usize, co: usi
     let mut group = c.benchmark_group(name);
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
     group.throughput(Throughput::Elements(flops as u64));
-    group.bench_function("forward", |b| b.iter(|| black_box(conv_forward(&x, &w, Some(&bias), &win).unwrap())));
+    group.bench_function("forward", |b| {
+        b.iter(|| black_box(conv_forward(&x, &w, Some(&bias), &win).unwrap()))
+    });
     group.bench_function("backward_input", |b| {
         b.iter(|| black_box(conv_backward_input(&dy, &w, &win, input).unwrap()))
     });

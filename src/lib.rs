@@ -4,6 +4,9 @@
 //! convolution, pooling, activations, Gram matrices and resampling, each with its backward pass.
 
 pub mod error;
+pub mod extractors;
+pub mod losses;
+pub mod nn;
 pub mod rng;
 pub mod tensor;
 

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod conv;
+mod engine;
 mod fixtures;
 mod gradcheck;
 mod ops_activation;

@@ -1,0 +1,79 @@
+//! Feature extractors by name: seeded random filter banks and VGG-shaped networks, random or pretrained.
+
+mod random;
+
+pub use random::{random_bank, random_vgg, BankSpec, VggShape};
+
+use crate::error::{Error, Result};
+use crate::nn::Network;
+
+/// Pooling used between VGG blocks. Gatys et al. (2015) found average pooling gives smoother results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Pooling {
+    #[default]
+    Max,
+    Avg,
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "max" => Ok(Pooling::Max),
+            "avg" | "average" => Ok(Pooling::Avg),
+            _ => Err(Error::invalid("pooling", format!("'{s}' (expected max or avg)"))),
+        }
+    }
+}
+
+/// A network plus the layers its losses read by default.
+#[derive(Clone, Debug)]
+pub struct Extractor<const N: usize> {
+    pub name: String,
+    pub net: Network<N>,
+    pub content_layers: Vec<String>,
+    pub style_layers: Vec<String>,
+}
+
+/// Names accepted by [`build`].
+pub const NAMES: &[&str] = &["random-bank", "random-vgg", "spectral"];
+
+/// Build the extractor called `name` for inputs with `channels` channels, seeded by `seed`.
+///
+/// - `random-bank`: one layer of random filters of several sizes with ReLU, no pooling
+///   (Ustyuzhaninov et al. 2017), sized per rank for a small CPU (see [`BankSpec::default_for`]).
+/// - `random-vgg`: three VGG-shaped blocks of random 3^N convolutions (He-initialised), pooling between.
+/// - `spectral`: one wide layer of 4096 random filters of width 11 with ReLU over time (Ulyanov &
+///   Lebedev 2016), for spectrograms with frequency bins as channels; 1D only.
+pub fn build<const N: usize>(
+    name: &str,
+    channels: usize,
+    pooling: Pooling,
+    seed: u64,
+) -> Result<Extractor<N>> {
+    let (net, content, style): (Network<N>, &[&str], &[&str]) = match name {
+        "random-bank" => (random_bank(channels, &BankSpec::default_for(N), seed)?, &["relu1"], &["relu1"]),
+        "spectral" if N == 1 => {
+            (random_bank(channels, &BankSpec { sizes: vec![11], maps: 4096 }, seed)?, &["relu1"], &["relu1"])
+        }
+        "spectral" => {
+            return Err(Error::invalid(
+                "extractor",
+                format!("'spectral' works on 1D spectrograms, not rank {N}"),
+            ))
+        }
+        "random-vgg" => (
+            random_vgg(channels, &VggShape::small(), pooling, seed)?,
+            &["relu2_2"],
+            &["relu1_1", "relu2_1", "relu3_1"],
+        ),
+        _ => {
+            return Err(Error::invalid(
+                "extractor",
+                format!("'{name}' is not known; choose one of {}", NAMES.join(", ")),
+            ))
+        }
+    };
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    Ok(Extractor { name: name.to_string(), net, content_layers: own(content), style_layers: own(style) })
+}

@@ -1,0 +1,124 @@
+//! Content, style (Gram) and total-variation losses, each returning its value and its gradient.
+//!
+//! For a layer with activation `a` of shape `n_C × P` (P spatial positions in any rank):
+//!
+//! | normalisation | content `J_c` | Gram `G` | style `J_s^l` |
+//! |---|---|---|---|
+//! | `Lecture` (default) | `1/(4·n_C·P) Σ (a(C) − a(G))²` | `F·Fᵀ` | `1/(2·n_C·P)² Σ (G(S) − G(G))²` |
+//! | `Gatys` (2015) | `½ Σ (a(C) − a(G))²` | `F·Fᵀ` | `1/(4·n_C²·P²) Σ (G(S) − G(G))²` |
+//! | `Johnson` (2016) | `1/(n_C·P) Σ (a(C) − a(G))²` | `F·Fᵀ/(n_C·P)` | `Σ (G(S) − G(G))²` |
+//!
+//! The lecture's and Gatys' style costs coincide; they differ in the content cost. Every cost is
+//! `scale · Σ (x − t)²`, so its gradient is `2·scale·(x − t)`, chained through `G` as
+//! `∂J/∂F = g·(∂J/∂G + ∂J/∂Gᵀ)·F` with `g` the Gram scale.
+
+mod objective;
+mod tv;
+
+pub use objective::{Breakdown, Objective, StyleTarget, Weights};
+pub use tv::{total_variation, total_variation_grad};
+
+use crate::error::{Error, Result};
+use crate::tensor::gram::{gram, gram_backward, Gram};
+use crate::tensor::Tensor;
+
+/// Which normalisation of the content and style costs to use (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Normalization {
+    #[default]
+    Lecture,
+    Gatys,
+    Johnson,
+}
+
+impl std::str::FromStr for Normalization {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "lecture" => Ok(Normalization::Lecture),
+            "gatys" => Ok(Normalization::Gatys),
+            "johnson" => Ok(Normalization::Johnson),
+            _ => Err(Error::invalid("normalization", format!("'{s}' (expected lecture, gatys or johnson)"))),
+        }
+    }
+}
+
+impl Normalization {
+    /// `s` in `J_c = s·Σ (a(C) − a(G))²` for `channels × positions` activations.
+    pub fn content_scale(self, channels: usize, positions: usize) -> f64 {
+        let (c, p) = (channels as f64, positions as f64);
+        match self {
+            Normalization::Lecture => 1.0 / (4.0 * c * p),
+            Normalization::Gatys => 0.5,
+            Normalization::Johnson => 1.0 / (c * p),
+        }
+    }
+    /// `g` in `G = g·F·Fᵀ`.
+    pub fn gram_scale(self, channels: usize, positions: usize) -> f32 {
+        match self {
+            Normalization::Johnson => 1.0 / (channels as f32 * positions as f32),
+            _ => 1.0,
+        }
+    }
+    /// `s` in `J_s = s·Σ (G(S) − G(G))²`.
+    pub fn style_scale(self, channels: usize, positions: usize) -> f64 {
+        let (c, p) = (channels as f64, positions as f64);
+        match self {
+            Normalization::Lecture | Normalization::Gatys => 1.0 / (2.0 * c * p).powi(2),
+            Normalization::Johnson => 1.0,
+        }
+    }
+}
+
+/// `(J_c, ∂J_c/∂a)` for activation `a` against the content target `t` (same shape).
+pub fn content_loss<const N: usize>(
+    a: &Tensor<N>,
+    t: &Tensor<N>,
+    norm: Normalization,
+) -> Result<(f64, Tensor<N>)> {
+    if !a.same_shape(t) {
+        return Err(Error::shape(
+            "content loss",
+            format!("activation {} vs target {}", a.shape_string(), t.shape_string()),
+        ));
+    }
+    let scale = norm.content_scale(a.channels(), a.positions());
+    let mut grad = a.clone();
+    let mut sum = 0.0f64;
+    for (g, &tv) in grad.data_mut().iter_mut().zip(t.data()) {
+        let d = *g - tv;
+        sum += d as f64 * d as f64;
+        *g = (2.0 * scale * d as f64) as f32;
+    }
+    Ok((scale * sum, grad))
+}
+
+/// The Gram matrix of `a` under `norm` (the representation a style target stores).
+pub fn style_gram<const N: usize>(a: &Tensor<N>, norm: Normalization) -> Gram {
+    gram(a, norm.gram_scale(a.channels(), a.positions()))
+}
+
+/// `(J_s^l, ∂J_s^l/∂a)` for activation `a` against the target Gram `target` (one per batch item).
+pub fn style_loss<const N: usize>(
+    a: &Tensor<N>,
+    target: &Gram,
+    norm: Normalization,
+) -> Result<(f64, Tensor<N>)> {
+    let (c, p) = (a.channels(), a.positions());
+    if target.channels() != c || target.batch() != a.batch() {
+        return Err(Error::shape(
+            "style loss",
+            format!("activation {} vs target Gram {}×{c}×{c}", a.shape_string(), target.batch()),
+        ));
+    }
+    let g_scale = norm.gram_scale(c, p);
+    let s = norm.style_scale(c, p);
+    let mut dg = gram(a, g_scale);
+    let mut sum = 0.0f64;
+    for (g, &t) in dg.data_mut().iter_mut().zip(target.data()) {
+        let d = *g - t;
+        sum += d as f64 * d as f64;
+        *g = (2.0 * s * d as f64) as f32;
+    }
+    Ok((s * sum, gram_backward(a, &dg, g_scale)))
+}

@@ -1,0 +1,171 @@
+//! The weighted objective J(G) = α·J_content + β·Σ_l λ_l·J_style^l + τ·TV, evaluated with its gradient.
+
+use super::{content_loss, style_gram, style_loss, total_variation, total_variation_grad, Normalization};
+use crate::error::{Error, Result};
+use crate::nn::Network;
+use crate::tensor::gram::Gram;
+use crate::tensor::Tensor;
+
+/// The weights of the objective's terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    /// α, the content weight.
+    pub content: f64,
+    /// β, the style weight.
+    pub style: f64,
+    /// τ, the total-variation weight.
+    pub tv: f64,
+    pub norm: Normalization,
+}
+
+/// A style layer's target: the blend of the style inputs' Gram matrices, and its weight λ_l.
+#[derive(Clone, Debug)]
+pub struct StyleTarget {
+    pub layer: String,
+    pub weight: f64,
+    pub gram: Gram,
+}
+
+/// The value of each term at one point (unweighted per-layer style costs, for logs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breakdown {
+    pub total: f64,
+    pub content: f64,
+    /// `(layer, J_style^l)` before λ_l and β.
+    pub style: Vec<(String, f64)>,
+    pub tv: f64,
+}
+
+/// The objective of style transfer for one network, with its targets captured.
+#[derive(Clone, Debug)]
+pub struct Objective<'a, const N: usize> {
+    net: &'a Network<N>,
+    weights: Weights,
+    content: Vec<(String, Tensor<N>)>,
+    style: Vec<StyleTarget>,
+}
+
+impl<'a, const N: usize> Objective<'a, N> {
+    /// Capture the targets: content activations of `content` at `content_layers`, and at each style
+    /// layer the blend `Σ_s w_s·G(S_s)` of the styles' Gram matrices (blend weights normalised to sum 1).
+    pub fn new(
+        net: &'a Network<N>,
+        weights: Weights,
+        content: Option<(&Tensor<N>, &[String])>,
+        styles: &[(&Tensor<N>, f64)],
+        style_layers: &[(String, f64)],
+    ) -> Result<Self> {
+        let mut content_targets = Vec::new();
+        if let Some((c, layers)) = content {
+            let names: Vec<&str> = layers.iter().map(|s| s.as_str()).collect();
+            let fwd = net.forward(c, &names)?;
+            for name in &names {
+                let a = fwd.get(net.index_of(name)?).expect("forward keeps requested layers");
+                content_targets.push((name.to_string(), a.clone()));
+            }
+        }
+        let total: f64 = styles.iter().map(|(_, w)| w).sum();
+        if !styles.is_empty() && (total.is_nan() || total <= 0.0) {
+            return Err(Error::invalid(
+                "style blend weights",
+                format!("they sum to {total}; they must sum to more than 0"),
+            ));
+        }
+        let names: Vec<&str> = style_layers.iter().map(|(s, _)| s.as_str()).collect();
+        let mut grams: Vec<Option<Gram>> = vec![None; names.len()];
+        for (s, w) in styles {
+            let fwd = net.forward(s, &names)?;
+            for (slot, name) in grams.iter_mut().zip(&names) {
+                let g = style_gram(fwd.get(net.index_of(name)?).expect("kept"), weights.norm);
+                let g = average_items(&g);
+                let share = (w / total) as f32;
+                match slot {
+                    Some(acc) => acc.data_mut().iter_mut().zip(g.data()).for_each(|(a, b)| *a += share * b),
+                    None => *slot = Some(scaled(g, share)),
+                }
+            }
+        }
+        let style = if styles.is_empty() {
+            Vec::new()
+        } else {
+            style_layers
+                .iter()
+                .zip(grams)
+                .map(|((layer, weight), g)| StyleTarget {
+                    layer: layer.clone(),
+                    weight: *weight,
+                    gram: g.expect("one per layer"),
+                })
+                .collect()
+        };
+        Ok(Objective { net, weights, content: content_targets, style })
+    }
+
+    /// The style targets (for inspection and distances).
+    pub fn style_targets(&self) -> &[StyleTarget] {
+        &self.style
+    }
+
+    /// `J(x)` term by term, and `∂J/∂x`. `x` must be a single item (batch 1).
+    pub fn eval(&self, x: &Tensor<N>) -> Result<(Breakdown, Tensor<N>)> {
+        let mut names: Vec<&str> = self.content.iter().map(|(n, _)| n.as_str()).collect();
+        names.extend(self.style.iter().map(|s| s.layer.as_str()));
+        let w = &self.weights;
+        let mut out = Breakdown { total: 0.0, content: 0.0, style: Vec::new(), tv: 0.0 };
+        let mut dx = if names.is_empty() {
+            Tensor::zeros(x.batch(), x.channels(), x.spatial())
+        } else {
+            let fwd = self.net.forward(x, &names)?;
+            let mut grads: Vec<(&str, Tensor<N>)> = Vec::new();
+            for (name, target) in &self.content {
+                let a = fwd.get(self.net.index_of(name)?).expect("kept");
+                let (j, mut g) = content_loss(a, target, w.norm)?;
+                out.content += j;
+                g.data_mut().iter_mut().for_each(|v| *v *= w.content as f32);
+                grads.push((name, g));
+            }
+            for t in &self.style {
+                let a = fwd.get(self.net.index_of(&t.layer)?).expect("kept");
+                let (j, mut g) = style_loss(a, &broadcast(&t.gram, a.batch()), w.norm)?;
+                out.style.push((t.layer.clone(), j));
+                let k = (w.style * t.weight) as f32;
+                g.data_mut().iter_mut().for_each(|v| *v *= k);
+                grads.push((&t.layer, g));
+            }
+            let refs: Vec<(&str, &Tensor<N>)> = grads.iter().map(|(n, g)| (*n, g)).collect();
+            self.net.backward(&fwd, &refs)?
+        };
+        out.tv = total_variation(x);
+        if w.tv != 0.0 {
+            dx.axpy(w.tv as f32, &total_variation_grad(x))?;
+        }
+        out.total = w.content * out.content
+            + w.style * self.style.iter().zip(&out.style).map(|(t, (_, j))| t.weight * j).sum::<f64>()
+            + w.tv * out.tv;
+        Ok((out, dx))
+    }
+}
+
+fn scaled(mut g: Gram, k: f32) -> Gram {
+    g.data_mut().iter_mut().for_each(|v| *v *= k);
+    g
+}
+
+/// The mean of a batch of Gram matrices, as one matrix.
+fn average_items(g: &Gram) -> Gram {
+    let c = g.channels();
+    let mut out = Gram::zeros(1, c);
+    for b in 0..g.batch() {
+        out.data_mut().iter_mut().zip(g.item(b)).for_each(|(a, v)| *a += v / g.batch() as f32);
+    }
+    out
+}
+
+/// One Gram matrix repeated for `batch` items.
+fn broadcast(g: &Gram, batch: usize) -> Gram {
+    if batch == g.batch() {
+        return g.clone();
+    }
+    let data = (0..batch).flat_map(|_| g.item(0).iter().copied()).collect();
+    Gram::from_vec(batch, g.channels(), data).expect("sizes agree")
+}

@@ -1,0 +1,211 @@
+//! A sequential network that returns the activations of named layers and back-propagates gradients given at them.
+//!
+//! Only the gradient with respect to the input is computed: in style transfer the weights are
+//! frozen, so no weight gradients are paid for.
+
+mod layer;
+
+pub use layer::{Conv, Layer, Op};
+
+use crate::error::{Error, Result};
+use crate::tensor::activation::{relu_backward, relu_inplace};
+use crate::tensor::conv::conv_backward_input;
+use crate::tensor::pool::{avg_pool_backward, max_pool_backward, MaxIndices};
+use crate::tensor::Tensor;
+
+/// Average pooling never counts padded cells (networks here pool without padding anyway).
+pub(crate) const AVG_COUNT_PAD: bool = false;
+
+/// A chain of layers applied to a `B × C × S…` input.
+#[derive(Clone, Debug)]
+pub struct Network<const N: usize> {
+    in_channels: usize,
+    layers: Vec<Layer<N>>,
+}
+
+/// What a forward pass kept: the requested activations and what the backward pass needs.
+#[derive(Debug)]
+pub struct Forward<const N: usize> {
+    depth: usize,
+    input_spatial: Vec<[usize; N]>,
+    outputs: Vec<Option<Tensor<N>>>,
+    indices: Vec<Option<MaxIndices>>,
+}
+
+impl<const N: usize> Network<N> {
+    /// A network over inputs with `in_channels` channels; layer names must be unique.
+    pub fn new(in_channels: usize, layers: Vec<Layer<N>>) -> Result<Self> {
+        for (i, l) in layers.iter().enumerate() {
+            if layers[..i].iter().any(|m| m.name == l.name) {
+                return Err(Error::invalid("network", format!("layer name '{}' is used twice", l.name)));
+            }
+        }
+        Ok(Network { in_channels, layers })
+    }
+
+    /// Channels the input must have.
+    pub fn in_channels(&self) -> usize {
+        self.in_channels
+    }
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Layer<N>] {
+        &self.layers
+    }
+    /// The names of all layers, in order.
+    pub fn layer_names(&self) -> Vec<&str> {
+        self.layers.iter().map(|l| l.name.as_str()).collect()
+    }
+    /// Index of the layer called `name`, or an error listing the names there are.
+    pub fn index_of(&self, name: &str) -> Result<usize> {
+        self.layers.iter().position(|l| l.name == name).ok_or_else(|| {
+            Error::invalid(
+                "layer",
+                format!("'{name}' is not in this network; it has {}", self.layer_names().join(", ")),
+            )
+        })
+    }
+
+    /// Run the network as far as the deepest of `wanted`, keeping those activations.
+    ///
+    /// # Shapes
+    /// `x: B × C_in × S…`; each kept activation is `B × C_l × S_l…`.
+    pub fn forward(&self, x: &Tensor<N>, wanted: &[&str]) -> Result<Forward<N>> {
+        if x.channels() != self.in_channels {
+            return Err(Error::shape(
+                "network",
+                format!(
+                    "input {} has {} channels, the network takes {}",
+                    x.shape_string(),
+                    x.channels(),
+                    self.in_channels
+                ),
+            ));
+        }
+        let keep: Vec<usize> = wanted.iter().map(|n| self.index_of(n)).collect::<Result<_>>()?;
+        let depth = keep.iter().copied().max().unwrap_or(0);
+        let mut fwd = Forward {
+            depth,
+            input_spatial: Vec::with_capacity(depth + 1),
+            outputs: vec![None; depth + 1],
+            indices: vec![None; depth + 1],
+        };
+        let mut prev: Option<Tensor<N>> = None;
+        for i in 0..=depth {
+            // The previous layer's output is kept if it was asked for, or if it is a ReLU's
+            // (whose backward pass needs it).
+            let keep_prev = i > 0 && (keep.contains(&(i - 1)) || matches!(self.layers[i - 1].op, Op::Relu));
+            let input = prev.as_ref().unwrap_or(x);
+            fwd.input_spatial.push(input.spatial());
+            let out = match &self.layers[i].op {
+                Op::Relu => {
+                    let mut y = match prev.take() {
+                        Some(t) if !keep_prev => t,
+                        Some(t) => {
+                            let y = t.clone();
+                            prev = Some(t);
+                            y
+                        }
+                        None => x.clone(),
+                    };
+                    relu_inplace(&mut y);
+                    y
+                }
+                Op::MaxPool(_) => {
+                    let (y, idx) = self.layers[i].op.max_pool(input)?;
+                    fwd.indices[i] = Some(idx);
+                    y
+                }
+                op => op.forward(input)?,
+            };
+            if let Some(p) = prev.take() {
+                if keep_prev {
+                    fwd.outputs[i - 1] = Some(p);
+                }
+            }
+            prev = Some(out);
+        }
+        fwd.outputs[depth] = prev;
+        Ok(fwd)
+    }
+
+    /// The gradient with respect to the input, given `∂L/∂a` at named layers of a forward pass.
+    pub fn backward(&self, fwd: &Forward<N>, grads: &[(&str, &Tensor<N>)]) -> Result<Tensor<N>> {
+        let mut at: Vec<Vec<&Tensor<N>>> = vec![Vec::new(); fwd.depth + 1];
+        for (name, g) in grads {
+            let i = self.index_of(name)?;
+            let Some(a) = fwd.activation_at(i) else {
+                return Err(Error::invalid(
+                    "backward",
+                    format!("layer '{name}' was not kept by the forward pass"),
+                ));
+            };
+            if !a.same_shape(g) {
+                return Err(Error::shape(
+                    "backward",
+                    format!(
+                        "gradient {} at '{name}' does not match its activation {}",
+                        g.shape_string(),
+                        a.shape_string()
+                    ),
+                ));
+            }
+            at[i].push(g);
+        }
+        let mut g: Option<Tensor<N>> = None;
+        for i in (0..=fwd.depth).rev() {
+            for extra in &at[i] {
+                match g.as_mut() {
+                    Some(acc) => acc.axpy(1.0, extra)?,
+                    None => g = Some((*extra).clone()),
+                }
+            }
+            let Some(dy) = g.take() else { continue };
+            let input = fwd.input_spatial[i];
+            g = Some(match &self.layers[i].op {
+                Op::Conv(c) => conv_backward_input(&dy, &c.weight, &c.window, input)?,
+                Op::Bank(convs) => bank_backward(convs, &dy, input)?,
+                Op::Relu => {
+                    let y = fwd.outputs[i].as_ref().expect("relu outputs are always kept");
+                    relu_backward(y, &dy)
+                }
+                Op::MaxPool(_) => {
+                    let idx = fwd.indices[i].as_ref().expect("max-pool indices are always kept");
+                    max_pool_backward(&dy, idx, input)?
+                }
+                Op::AvgPool(w) => avg_pool_backward(&dy, w, input, AVG_COUNT_PAD)?,
+            });
+        }
+        let (b, c, s) = (fwd.outputs_batch(), self.in_channels, fwd.input_spatial[0]);
+        Ok(g.unwrap_or_else(|| Tensor::zeros(b, c, s)))
+    }
+}
+
+/// Input gradient of a bank: split the output gradient by branch and sum the branches' gradients.
+fn bank_backward<const N: usize>(convs: &[Conv<N>], dy: &Tensor<N>, input: [usize; N]) -> Result<Tensor<N>> {
+    let mut dx: Option<Tensor<N>> = None;
+    let mut start = 0;
+    for c in convs {
+        let co = c.weight.batch();
+        let part = layer::channel_slice(dy, start, co)?;
+        start += co;
+        let g = conv_backward_input(&part, &c.weight, &c.window, input)?;
+        match dx.as_mut() {
+            Some(acc) => acc.axpy(1.0, &g)?,
+            None => dx = Some(g),
+        }
+    }
+    dx.ok_or_else(|| Error::invalid("bank", "a filter bank needs at least one convolution"))
+}
+
+impl<const N: usize> Forward<N> {
+    fn activation_at(&self, i: usize) -> Option<&Tensor<N>> {
+        self.outputs.get(i).and_then(|o| o.as_ref())
+    }
+    fn outputs_batch(&self) -> usize {
+        self.outputs.iter().flatten().next().map_or(1, |t| t.batch())
+    }
+    /// The activation of layer index `i` if the pass kept it.
+    pub fn get(&self, i: usize) -> Option<&Tensor<N>> {
+        self.activation_at(i)
+    }
+}
