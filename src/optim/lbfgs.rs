@@ -16,6 +16,11 @@
 //!   line search that cannot decrease the loss, clears the history and retries steepest descent,
 //!   and if that fails too the step reports convergence.
 //!
+//! Precision: the loss is an f32, and the line search compares losses, so progress ends once a
+//! step's decrease is below the loss's rounding (about `6e-8 · |f|`); the step then reports
+//! convergence. With a minimum value far from 0 this limits how far `x` is resolved (to about
+//! `√(6e-8 · |f| / λ)` for curvature `λ`); it does not matter at style-transfer precision.
+//!
 //! Default `history = 10`: Nocedal & Wright recommend 3-20 and find little gain beyond. Torch's
 //! `optim.lbfgs`, PyTorch and jcjohnson's neural-style use 100, but the history costs
 //! `2 · history · n` floats in memory and in every checkpoint, and for a 3D volume
