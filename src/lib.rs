@@ -7,6 +7,7 @@ pub mod error;
 pub mod extractors;
 pub mod losses;
 pub mod nn;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
 

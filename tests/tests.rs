@@ -9,5 +9,6 @@ mod ops_conv_fixture;
 mod ops_gram;
 mod ops_pool;
 mod ops_resample;
+mod optim;
 mod reference;
 mod util;
