@@ -4,6 +4,7 @@
 //! convolution, pooling, activations, Gram matrices and resampling, each with its backward pass.
 
 pub mod error;
+pub mod io;
 pub mod rng;
 pub mod tensor;
 
