@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod extractors;
+pub mod io;
 pub mod losses;
 pub mod nn;
 pub mod optim;
