@@ -1,30 +1,98 @@
 //! Command-line definitions (clap) and dispatch to the library.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+mod distance;
+mod stylize;
 
 /// Neural style transfer for signals, images and volumes.
 #[derive(Parser, Debug)]
 #[command(name = "ndstyle", version, about)]
 pub struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print the build's capabilities: ranks, threads.
+    /// Stylise a content input with one or more style inputs (.npy of any rank, PNG/JPEG images).
+    Stylize(stylize::StylizeArgs),
+    /// Content and style (Gram) distances between two inputs under an extractor.
+    Distance(distance::DistanceArgs),
+    /// Print the build's capabilities: ranks, extractors, threads.
     Info,
+}
+
+/// Options shared by every command that builds an extractor.
+#[derive(Args, Debug, Clone)]
+pub struct ExtractorArgs {
+    /// Feature extractor: random-bank, random-vgg or spectral.
+    #[arg(long, default_value = "random-bank")]
+    pub extractor: String,
+    /// Pooling between VGG blocks: max or avg.
+    #[arg(long, default_value = "max")]
+    pub pooling: String,
+    /// Spatial rank for .npy inputs (default: inferred from the array).
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// Content layers, comma-separated (default: the extractor's).
+    #[arg(long, value_delimiter = ',')]
+    pub content_layers: Option<Vec<String>>,
+    /// Style layers, comma-separated, each optionally NAME:WEIGHT (default: the extractor's, equal weights).
+    #[arg(long, value_delimiter = ',')]
+    pub style_layers: Option<Vec<String>>,
+    /// Cost normalisation: lecture, gatys or johnson.
+    #[arg(long, default_value = "lecture")]
+    pub norm: String,
+    /// Seed of the random extractor and the initial noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Resize images so their longer side is this many pixels.
+    #[arg(long)]
+    pub max_side: Option<u32>,
+}
+
+/// Parse `NAME[:WEIGHT]` style-layer entries.
+pub fn parse_style_layers(items: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
+    items
+        .iter()
+        .map(|s| match s.split_once(':') {
+            Some((n, w)) => {
+                let w: f64 = w.parse().map_err(|_| anyhow::anyhow!("style layer '{s}': weight '{w}' is not a number"))?;
+                Ok((n.to_string(), w))
+            }
+            None => Ok((s.clone(), 1.0 / items.len() as f64)),
+        })
+        .collect()
 }
 
 /// Parse the command line and run the chosen command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        anyhow::ensure!(n >= 1, "--threads must be at least 1");
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+    }
     match cli.command {
+        Command::Stylize(args) => stylize::run(&args),
+        Command::Distance(args) => distance::run(&args),
         Command::Info => {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");
+            println!("extractors: {}", ndstyle::extractors::NAMES.join(", "));
             println!("threads: {}", rayon::current_num_threads());
             Ok(())
         }
     }
+}
+
+/// `OUT` with its extension replaced by `suffix` (`out.png` → `out.losses.csv`).
+pub fn sibling(out: &std::path::Path, suffix: &str) -> PathBuf {
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    out.with_file_name(format!("{stem}.{suffix}"))
 }

@@ -3,6 +3,7 @@
 //! The core is [`tensor`]: a rank-generic `Tensor<N>` shaped `[batch, channels, spatial; N]` with
 //! convolution, pooling, activations, Gram matrices and resampling, each with its backward pass.
 
+pub mod data;
 pub mod error;
 pub mod extractors;
 pub mod io;
@@ -10,6 +11,7 @@ pub mod losses;
 pub mod nn;
 pub mod optim;
 pub mod rng;
+pub mod runner;
 pub mod tensor;
 
 pub use error::{Error, Result};

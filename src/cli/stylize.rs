@@ -1,0 +1,196 @@
+//! `ndstyle stylize`: read the inputs, run the optimisation with progress, write result, log, plot.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{parse_style_layers, sibling, ExtractorArgs};
+use ndstyle::data::{self, Source};
+use ndstyle::io::csv::LossLogWriter;
+use ndstyle::io::plot::plot_losses;
+use ndstyle::losses::Weights;
+use ndstyle::runner::{stylize, Init, Inputs, OptimizerKind, Outcome, Progress, Settings};
+
+#[derive(Args, Debug)]
+pub struct StylizeArgs {
+    /// The content input.
+    #[arg(long)]
+    pub content: PathBuf,
+    /// A style input; repeat for several.
+    #[arg(long, required = true)]
+    pub style: Vec<PathBuf>,
+    /// Blend weight of each style, in order (default: equal).
+    #[arg(long)]
+    pub style_weight: Vec<f64>,
+    /// The result (.png, .jpg or .npy); OUT.losses.csv, OUT.losses.png and OUT.ckpt go beside it.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub ext: ExtractorArgs,
+    /// Content weight α.
+    #[arg(long, default_value_t = 1.0)]
+    pub alpha: f64,
+    /// Style weight β.
+    #[arg(long, default_value_t = 1e3)]
+    pub beta: f64,
+    /// Total-variation weight.
+    #[arg(long, default_value_t = 0.0)]
+    pub tv: f64,
+    /// Optimiser: lbfgs or adam.
+    #[arg(long, default_value = "lbfgs")]
+    pub optimizer: String,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 0.02)]
+    pub lr: f32,
+    /// Iterations per pyramid level.
+    #[arg(long, default_value_t = 100)]
+    pub iters: usize,
+    /// Stop a level when the relative loss change falls below this.
+    #[arg(long)]
+    pub rel_tol: Option<f32>,
+    /// Pyramid levels (1 = full size only; each level halves the size).
+    #[arg(long, default_value_t = 1)]
+    pub levels: usize,
+    /// Start from noise, content, content+noise[:RATIO] or file (with --init-file).
+    #[arg(long, default_value = "noise")]
+    pub init: String,
+    /// The starting point for --init file.
+    #[arg(long)]
+    pub init_file: Option<PathBuf>,
+    /// Write a checkpoint every K iterations (0: at the end of each level only).
+    #[arg(long, default_value_t = 10)]
+    pub checkpoint_every: usize,
+    /// Continue an interrupted run from OUT.ckpt.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace an existing result.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(a: &StylizeArgs) -> anyhow::Result<()> {
+    let rank = data::probe_rank(&a.content, a.ext.rank)?;
+    match rank {
+        1 => run_rank::<1>(a),
+        2 => run_rank::<2>(a),
+        _ => run_rank::<3>(a),
+    }
+}
+
+fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
+    let out = &a.output;
+    let ckpt = sibling(out, "ckpt");
+    if out.exists() && !a.overwrite {
+        bail!("{} exists; pass --overwrite to replace it", out.display());
+    }
+    if ckpt.exists() && !a.resume {
+        bail!("{} exists from an interrupted run; pass --resume to continue it, or remove it", ckpt.display());
+    }
+    if a.style_weight.len() > a.style.len() || (!a.style_weight.is_empty() && a.style_weight.len() != a.style.len()) {
+        bail!("--style-weight given {} times for {} styles", a.style_weight.len(), a.style.len());
+    }
+    let settings = settings(a)?;
+    let (content, source) = data::load::<N>(&a.content, a.ext.max_side)?;
+    let mut styles = Vec::new();
+    for (i, s) in a.style.iter().enumerate() {
+        let (t, _) = data::load::<N>(s, a.ext.max_side)?;
+        if t.channels() != content.channels() {
+            bail!("{}: {} channels, but the content {} has {}", s.display(), t.channels(), a.content.display(), content.channels());
+        }
+        styles.push((t, a.style_weight.get(i).copied().unwrap_or(1.0)));
+    }
+    let init = match &a.init_file {
+        Some(p) => Some(data::load::<N>(p, a.ext.max_side)?.0),
+        None => None,
+    };
+    let inputs = Inputs { content, styles, init };
+    let outcome = with_progress(a, &settings, |on_iter| stylize(&settings, &inputs, Some(&ckpt), a.resume, on_iter))?;
+    write_outputs(out, &outcome, source)?;
+    std::fs::remove_file(&ckpt).with_context(|| format!("removing {}", ckpt.display()))?;
+    if !a.quiet {
+        let last = outcome.log.last().map(|r| r.total).unwrap_or(f64::NAN);
+        eprintln!("wrote {} (final loss {last:.4e}), {}, {}", out.display(), sibling(out, "losses.csv").display(), sibling(out, "losses.png").display());
+    }
+    Ok(())
+}
+
+fn settings(a: &StylizeArgs) -> anyhow::Result<Settings> {
+    let optimizer = match a.optimizer.as_str() {
+        "lbfgs" => OptimizerKind::Lbfgs,
+        "adam" => OptimizerKind::Adam { lr: a.lr },
+        o => bail!("--optimizer '{o}' is not known (lbfgs or adam)"),
+    };
+    let init: Init = a.init.parse()?;
+    if init == Init::File && a.init_file.is_none() {
+        bail!("--init file needs --init-file PATH");
+    }
+    let s = Settings {
+        extractor: a.ext.extractor.clone(),
+        pooling: a.ext.pooling.parse()?,
+        seed: a.ext.seed,
+        content_layers: a.ext.content_layers.clone(),
+        style_layers: a.ext.style_layers.as_deref().map(parse_style_layers).transpose()?,
+        weights: Weights { content: a.alpha, style: a.beta, tv: a.tv, norm: a.ext.norm.parse()? },
+        optimizer,
+        iters: a.iters,
+        rel_tol: a.rel_tol,
+        levels: a.levels,
+        init,
+        checkpoint_every: a.checkpoint_every,
+    };
+    s.validate()?;
+    Ok(s)
+}
+
+/// Run `f` with a progress bar (or silently with `--quiet`).
+pub fn with_progress<T>(
+    a: &StylizeArgs,
+    s: &Settings,
+    f: impl FnOnce(&mut dyn FnMut(&Progress) -> ndstyle::Result<()>) -> ndstyle::Result<T>,
+) -> anyhow::Result<T> {
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new((s.iters * s.levels) as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
+            .expect("a valid template"),
+    );
+    let mut on_iter = |p: &Progress| {
+        bar.set_position((p.level * p.iterations + p.iteration) as u64);
+        let style: f64 = p.row.style.iter().sum();
+        bar.set_message(format!(
+            "level {}/{} loss {:.3e} (content {:.3e}, style {:.3e}) {:.2} s/it",
+            p.level + 1,
+            p.levels,
+            p.row.total,
+            p.row.content,
+            style,
+            p.seconds_per_iter
+        ));
+        Ok(())
+    };
+    let out = f(&mut on_iter);
+    bar.finish_and_clear();
+    Ok(out?)
+}
+
+/// The result, the losses table and its plot.
+pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source) -> anyhow::Result<()> {
+    data::save(out, &o.result, source)?;
+    let csv = sibling(out, "losses.csv");
+    let mut log = LossLogWriter::create(&csv, &o.style_layers)?;
+    for row in &o.log {
+        log.write_row(row)?;
+    }
+    let mut series = vec![("total".to_string(), o.log.iter().map(|r| (r.iteration as f64, r.total)).collect::<Vec<_>>())];
+    series.push(("content".into(), o.log.iter().map(|r| (r.iteration as f64, r.content)).collect()));
+    for (i, l) in o.style_layers.iter().enumerate() {
+        series.push((format!("style {l}"), o.log.iter().map(|r| (r.iteration as f64, r.style[i])).collect()));
+    }
+    series.retain(|(_, pts)| pts.iter().any(|(_, y)| *y > 0.0));
+    plot_losses(sibling(out, "losses.png"), "ndstyle losses", &series)?;
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Checkpoints: the pyramid level, iteration, current point, optimiser state and loss log, written atomically.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::io::atomic_write;
+use crate::io::csv::LossRow;
+use crate::tensor::Tensor;
+
+const MAGIC: &[u8; 8] = b"NDSCKPT1";
+
+/// Where a run stands: everything needed to continue it exactly.
+#[derive(Clone, Debug)]
+pub struct Checkpoint<const N: usize> {
+    /// The level to run next (or continue).
+    pub level: usize,
+    /// Iterations already done at that level.
+    pub iter: usize,
+    /// The current point; `None` before the first level starts.
+    pub x: Option<Tensor<N>>,
+    /// The optimiser's state bytes (`OptimState::to_bytes`), or `None` at a level's start.
+    pub optimizer: Option<Vec<u8>>,
+    /// Every iteration logged so far.
+    pub log: Vec<LossRow>,
+}
+
+impl<const N: usize> Checkpoint<N> {
+    /// A run that has not started.
+    pub fn fresh() -> Self {
+        Checkpoint { level: 0, iter: 0, x: None, optimizer: None, log: Vec::new() }
+    }
+
+    /// Write a checkpoint atomically (a crash mid-write leaves the previous one intact).
+    pub fn save(
+        path: &Path,
+        fingerprint: u64,
+        level: usize,
+        iter: usize,
+        x: &Tensor<N>,
+        optimizer: Option<&[u8]>,
+        log: &[LossRow],
+    ) -> Result<()> {
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        for v in [fingerprint, N as u64, level as u64, iter as u64] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for d in x.dims() {
+            b.extend_from_slice(&(d as u64).to_le_bytes());
+        }
+        x.data().iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
+        let opt = optimizer.unwrap_or(&[]);
+        b.extend_from_slice(&(opt.len() as u64).to_le_bytes());
+        b.extend_from_slice(opt);
+        b.extend_from_slice(&(log.len() as u64).to_le_bytes());
+        for r in log {
+            b.extend_from_slice(&(r.iteration as u64).to_le_bytes());
+            b.extend_from_slice(&(r.style.len() as u64).to_le_bytes());
+            for v in [r.total, r.content, r.tv, r.seconds].iter().chain(&r.style) {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        atomic_write(path, |w| w.write_all(&b))
+    }
+
+    /// Read a checkpoint written by the run with this `fingerprint`.
+    pub fn load(path: &Path, fingerprint: u64) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |what: &str| Error::format(path, format!("not a usable checkpoint: {what}"));
+        let mut r = Reader { b: &bytes, at: 0 };
+        if r.take(8).ok_or_else(|| bad("truncated"))? != MAGIC {
+            return Err(bad("wrong magic bytes"));
+        }
+        let mut u = || r.u64().ok_or_else(|| bad("truncated"));
+        let (fp, rank, level, iter) = (u()?, u()?, u()? as usize, u()? as usize);
+        if fp != fingerprint {
+            return Err(Error::format(
+                path,
+                "was written by a run with other settings or inputs; remove it or use another output name",
+            ));
+        }
+        if rank != N as u64 {
+            return Err(bad("written for another rank"));
+        }
+        let mut u = || r.u64().map(|v| v as usize).ok_or_else(|| bad("truncated"));
+        let (batch, channels) = (u()?, u()?);
+        let mut spatial = [0usize; N];
+        for s in spatial.iter_mut() {
+            *s = u()?;
+        }
+        let len = batch * channels * spatial.iter().product::<usize>();
+        let data = (0..len).map(|_| r.f32()).collect::<Option<Vec<_>>>().ok_or_else(|| bad("truncated"))?;
+        let x = Tensor::from_vec(batch, channels, spatial, data)?;
+        let n = r.u64().ok_or_else(|| bad("truncated"))? as usize;
+        let opt = r.take(n).ok_or_else(|| bad("truncated"))?.to_vec();
+        let rows = r.u64().ok_or_else(|| bad("truncated"))? as usize;
+        let mut log = Vec::with_capacity(rows.min(1 << 20));
+        for _ in 0..rows {
+            let iteration = r.u64().ok_or_else(|| bad("truncated"))? as usize;
+            let styles = r.u64().ok_or_else(|| bad("truncated"))? as usize;
+            let mut f = || r.f64().ok_or_else(|| bad("truncated"));
+            let (total, content, tv, seconds) = (f()?, f()?, f()?, f()?);
+            let style = (0..styles).map(|_| f()).collect::<Result<Vec<_>>>()?;
+            log.push(LossRow { iteration, total, content, style, tv, seconds });
+        }
+        if r.at != bytes.len() {
+            return Err(bad("trailing bytes"));
+        }
+        Ok(Checkpoint { level, iter, x: Some(x), optimizer: (!opt.is_empty()).then_some(opt), log })
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.b.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8).map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
+    }
+    fn f64(&mut self) -> Option<f64> {
+        self.take(8).map(|s| f64::from_le_bytes(s.try_into().expect("8 bytes")))
+    }
+    fn f32(&mut self) -> Option<f32> {
+        self.take(4).map(|s| f32::from_le_bytes(s.try_into().expect("4 bytes")))
+    }
+}
