@@ -6,6 +6,7 @@
 pub mod error;
 pub mod rng;
 pub mod tensor;
+pub mod weights;
 
 pub use error::{Error, Result};
 pub use tensor::{Image, Signal, Tensor, Volume};
