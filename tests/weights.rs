@@ -112,16 +112,21 @@ fn keras3_flat(convs: &[Conv]) -> Hdf5Builder {
 
 /// Keras 2 application layout: root `layer_names`, per-layer `weight_names`, `…_W_1:0` / `…_b_1:0`.
 fn keras2(convs: &[Conv]) -> Hdf5Builder {
+    keras2_under(convs, "")
+}
+
+/// The Keras 2 layout under `prefix` (`"model_weights/"` in a whole saved model, `""` for weights only).
+fn keras2_under(convs: &[Conv], prefix: &str) -> Hdf5Builder {
     let mut h = Hdf5Builder::new();
     let mut names = vec!["input_1".to_string()];
     for (idx, c) in convs.iter().enumerate() {
         let layer = format!("block{}_conv{}", c.block, c.k);
         let (w, b) = (format!("{layer}_W_1:0"), format!("{layer}_b_1:0"));
         h = h
-            .dataset(f32_dataset(&format!("{layer}/{w}"), &c.shape, &c.kernel))
-            .dataset(f32_dataset(&format!("{layer}/{b}"), &[c.bias.len()], &c.bias))
+            .dataset(f32_dataset(&format!("{prefix}{layer}/{w}"), &c.shape, &c.kernel))
+            .dataset(f32_dataset(&format!("{prefix}{layer}/{b}"), &[c.bias.len()], &c.bias))
             .group_attribute(
-                layer.clone(),
+                format!("{prefix}{layer}"),
                 AttributeBuilder::fixed_string_vector("weight_names", &[w, b]).unwrap(),
             );
         names.push(layer);
@@ -130,14 +135,19 @@ fn keras2(convs: &[Conv]) -> Hdf5Builder {
         }
     }
     names.extend(["flatten".to_string(), "fc1".to_string()]);
-    h.dataset(f32_dataset("fc1/fc1_W_1:0", &[8, 2], &[1.0; 16]))
-        .dataset(f32_dataset("fc1/fc1_b_1:0", &[2], &[0.0; 2]))
+    let h = h
+        .dataset(f32_dataset(&format!("{prefix}fc1/fc1_W_1:0"), &[8, 2], &[1.0; 16]))
+        .dataset(f32_dataset(&format!("{prefix}fc1/fc1_b_1:0"), &[2], &[0.0; 2]))
         .group_attribute(
-            "fc1",
+            format!("{prefix}fc1"),
             AttributeBuilder::fixed_string_vector("weight_names", &["fc1_W_1:0", "fc1_b_1:0"]).unwrap(),
         )
-        .attribute(AttributeBuilder::fixed_string_vector("layer_names", &names).unwrap())
-        .attribute(AttributeBuilder::fixed_string("backend", "tensorflow"))
+        .attribute(AttributeBuilder::fixed_string("backend", "tensorflow"));
+    let names = AttributeBuilder::fixed_string_vector("layer_names", &names).unwrap();
+    match prefix.strip_suffix('/') {
+        Some(group) => h.group_attribute(group, names),
+        None => h.attribute(names),
+    }
 }
 
 /// Every loaded value equals the Keras value it came from, under (kh,kw,cin,cout) → (Co,Ci,kh,kw).
@@ -209,6 +219,23 @@ fn keras2_vgg16_and_vgg19_load_exactly() {
         assert_eq!(w.layers[0].source, "block1_conv1/block1_conv1_W_1:0");
         assert_eq!(w.ignored.len(), 2, "fc1 is not part of the backbone: {:?}", w.ignored);
     }
+    // A whole saved model keeps the same structure under model_weights/.
+    let convs = tiny(VGG16);
+    let path = scratch("k2-model.h5");
+    write(&path, keras2_under(&convs, "model_weights/"));
+    let w = load_vgg(&path).unwrap();
+    check_values(&w, &convs);
+    assert_eq!(w.layers[0].source, "model_weights/block1_conv1/block1_conv1_W_1:0");
+}
+
+/// A file written by libhdf5 (h5py) as Keras 2 writes it: scripts/make_keras2_fixture.py.
+#[test]
+fn keras2_file_written_by_h5py_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_vgg16_keras2_h5py.h5");
+    let w = load_vgg(&path).unwrap();
+    assert_eq!((w.arch, w.layout), (VggArch::Vgg16, WeightsLayout::Keras2));
+    check_values(&w, &tiny(VGG16));
+    assert!(w.ignored.is_empty(), "{:?}", w.ignored);
 }
 
 #[test]

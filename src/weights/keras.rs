@@ -24,41 +24,37 @@ pub(crate) fn read(path: &Path) -> Result<RawWeights> {
     let (top_groups, _) = root.member_names().map_err(h5)?;
 
     let reader = Reader { path, file: &file };
-    let (layout, convs, expected): (_, _, Box<dyn Fn(usize, usize) -> String>) = if let Some((
-        prefix,
-        names,
-    )) =
-        reader.keras2_layer_names(&root, &top_groups)?
-    {
-        let convs = reader.keras2(&prefix, &names)?;
-        let loc = move |b: usize, k: usize| {
-            format!("the root attribute layer_names does not list {prefix}block{b}_conv{k}")
-        };
-        (WeightsLayout::Keras2, convs, Box::new(loc))
-    } else if top_groups.iter().any(|g| g == "block1") && reader.has_group("block1/layers") {
-        let convs = reader.keras3_blocks()?;
-        (
-            WeightsLayout::Keras3,
-            convs,
-            Box::new(|b: usize, k: usize| format!("no {}", keras3_block_path(b, k))),
-        )
-    } else if top_groups.iter().any(|g| g == "layers") && reader.has_group("layers/conv2d") {
-        let (convs, positions) = reader.keras3_flat()?;
-        let loc = move |b: usize, k: usize| match positions.get(&(b, k)) {
-            Some(p) => format!("no layers/{}/vars/0", conv2d_name(*p)),
-            None => "no such conv2d layer".to_string(),
-        };
-        (WeightsLayout::Keras3, convs, Box::new(loc))
-    } else {
-        return Err(Error::format(
-            path,
-            format!(
+    let (layout, convs, expected): (_, _, Box<dyn Fn(usize, usize) -> String>) =
+        if let Some((prefix, names)) = reader.keras2_layer_names(&root, &top_groups)? {
+            let convs = reader.keras2(&prefix, &names)?;
+            let loc = move |b: usize, k: usize| {
+                format!("the root attribute layer_names does not list {prefix}block{b}_conv{k}")
+            };
+            (WeightsLayout::Keras2, convs, Box::new(loc))
+        } else if top_groups.iter().any(|g| g == "block1") && reader.has_group("block1/layers") {
+            let convs = reader.keras3_blocks()?;
+            (
+                WeightsLayout::Keras3,
+                convs,
+                Box::new(|b: usize, k: usize| format!("no {}", keras3_block_path(b, k))),
+            )
+        } else if top_groups.iter().any(|g| g == "layers") && reader.has_group("layers/conv2d") {
+            let (convs, positions) = reader.keras3_flat()?;
+            let loc = move |b: usize, k: usize| match positions.get(&(b, k)) {
+                Some(p) => format!("no layers/{}/vars/0", conv2d_name(*p)),
+                None => "no such conv2d layer".to_string(),
+            };
+            (WeightsLayout::Keras3, convs, Box::new(loc))
+        } else {
+            return Err(Error::format(
+                path,
+                format!(
                 "neither the Keras 3 layout (block1/layers/conv2d/vars/0 or layers/conv2d/vars/0) nor the \
                      Keras 2 layout (root attribute layer_names) was found; top-level groups: [{}]",
                 top_groups.join(", ")
             ),
-        ));
-    };
+            ));
+        };
 
     let used: BTreeSet<&str> =
         convs.values().flat_map(|c| [c.source.as_str(), c.bias_source.as_str()]).collect();
