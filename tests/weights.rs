@@ -112,16 +112,21 @@ fn keras3_flat(convs: &[Conv]) -> Hdf5Builder {
 
 /// Keras 2 application layout: root `layer_names`, per-layer `weight_names`, `…_W_1:0` / `…_b_1:0`.
 fn keras2(convs: &[Conv]) -> Hdf5Builder {
-    keras2_under(convs, "")
+    keras2_under(convs, "", None)
 }
 
-/// The Keras 2 layout under `prefix` (`"model_weights/"` in a whole saved model, `""` for weights only).
-fn keras2_under(convs: &[Conv], prefix: &str) -> Hdf5Builder {
+/// The Keras 2 layout under `prefix` (`"model_weights/"` in a whole saved model, `""` for weights only);
+/// `absent` is listed in `layer_names` but has no group.
+fn keras2_under(convs: &[Conv], prefix: &str, absent: Option<(usize, usize)>) -> Hdf5Builder {
     let mut h = Hdf5Builder::new();
     let mut names = vec!["input_1".to_string()];
     for (idx, c) in convs.iter().enumerate() {
         let layer = format!("block{}_conv{}", c.block, c.k);
         let (w, b) = (format!("{layer}_W_1:0"), format!("{layer}_b_1:0"));
+        if absent == Some((c.block, c.k)) {
+            names.push(layer);
+            continue;
+        }
         h = h
             .dataset(f32_dataset(&format!("{prefix}{layer}/{w}"), &c.shape, &c.kernel))
             .dataset(f32_dataset(&format!("{prefix}{layer}/{b}"), &[c.bias.len()], &c.bias))
@@ -222,7 +227,7 @@ fn keras2_vgg16_and_vgg19_load_exactly() {
     // A whole saved model keeps the same structure under model_weights/.
     let convs = tiny(VGG16);
     let path = scratch("k2-model.h5");
-    write(&path, keras2_under(&convs, "model_weights/"));
+    write(&path, keras2_under(&convs, "model_weights/", None));
     let w = load_vgg(&path).unwrap();
     check_values(&w, &convs);
     assert_eq!(w.layers[0].source, "model_weights/block1_conv1/block1_conv1_W_1:0");
@@ -342,6 +347,30 @@ fn errors_name_the_file_and_the_layer() {
     let rgba = scratch("shape-first.h5");
     write(&rgba, keras3_blocked(&convs));
     assert_err(&rgba, &["conv1_1", "4 input channels", "expected 3"]);
+
+    // Keras 2: listed in layer_names but no such group.
+    let listed = scratch("listed-absent.h5");
+    write(&listed, keras2_under(&tiny(VGG16), "", Some((4, 1))));
+    assert_err(&listed, &["missing layer conv4_1", "block4_conv1", "absent"]);
+
+    // Keras 3: the layer's own name attribute contradicts its position.
+    let convs = tiny(VGG16);
+    let mut h = Hdf5Builder::new();
+    for c in &convs {
+        let base = format!("block{}/layers/{}/vars", c.block, conv2d_key(c.k - 1));
+        let claimed = if (c.block, c.k) == (4, 2) {
+            "block4_conv3".to_string()
+        } else {
+            format!("block{}_conv{}", c.block, c.k)
+        };
+        h = h
+            .dataset(f32_dataset(&format!("{base}/0"), &c.shape, &c.kernel))
+            .dataset(f32_dataset(&format!("{base}/1"), &[c.bias.len()], &c.bias))
+            .group_attribute(base, AttributeBuilder::fixed_string("name", claimed));
+    }
+    let renamed = scratch("renamed.h5");
+    write(&renamed, h);
+    assert_err(&renamed, &["conv4_2", "block4/layers/conv2d_1/vars", "block4_conv3"]);
 
     // Too many convolutions in a block for either architecture.
     let mut convs = tiny(VGG19);
