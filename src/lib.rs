@@ -13,6 +13,7 @@ pub mod optim;
 pub mod rng;
 pub mod runner;
 pub mod tensor;
+pub mod weights;
 
 pub use error::{Error, Result};
 pub use tensor::{Image, Signal, Tensor, Volume};

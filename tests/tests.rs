@@ -13,3 +13,4 @@ mod ops_resample;
 mod optim;
 mod reference;
 mod util;
+mod weights;
