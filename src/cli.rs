@@ -55,6 +55,21 @@ pub struct ExtractorArgs {
     /// Resize images so their longer side is this many pixels.
     #[arg(long)]
     pub max_side: Option<u32>,
+    /// HDF5 weights for pretrained extractors (vgg16, vgg19).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+}
+
+impl ExtractorArgs {
+    /// The extractor these options name.
+    pub fn spec(&self) -> anyhow::Result<ndstyle::extractors::ExtractorSpec> {
+        Ok(ndstyle::extractors::ExtractorSpec {
+            name: self.extractor.clone(),
+            pooling: self.pooling.parse()?,
+            seed: self.seed,
+            weights: self.weights.clone(),
+        })
+    }
 }
 
 /// Parse `NAME[:WEIGHT]` style-layer entries.
@@ -89,10 +104,4 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// `OUT` with its extension replaced by `suffix` (`out.png` → `out.losses.csv`).
-pub fn sibling(out: &std::path::Path, suffix: &str) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    out.with_file_name(format!("{stem}.{suffix}"))
 }

@@ -33,7 +33,7 @@ fn run_rank<const N: usize>(a: &DistanceArgs) -> anyhow::Result<()> {
     if x.channels() != y.channels() {
         anyhow::bail!("{} has {} channels but {} has {}", a.a.display(), x.channels(), a.b.display(), y.channels());
     }
-    let ext = extractors::build::<N>(&a.ext.extractor, x.channels(), a.ext.pooling.parse()?, a.ext.seed)?;
+    let ext = extractors::build::<N>(&a.ext.spec()?, x.channels())?;
     let content_layers = a.ext.content_layers.clone().unwrap_or(ext.content_layers.clone());
     let style_layers = match &a.ext.style_layers {
         Some(l) => parse_style_layers(l)?,

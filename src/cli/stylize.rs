@@ -1,17 +1,15 @@
 //! `ndstyle stylize`: read the inputs, run the optimisation with progress, write result, log, plot.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{parse_style_layers, sibling, ExtractorArgs};
-use ndstyle::data::{self, Source};
-use ndstyle::io::csv::LossLogWriter;
-use ndstyle::io::plot::plot_losses;
+use super::{parse_style_layers, ExtractorArgs};
+use ndstyle::data;
 use ndstyle::losses::Weights;
-use ndstyle::runner::{stylize, Init, Inputs, OptimizerKind, Outcome, Progress, Settings};
+use ndstyle::runner::{sibling, stylize, write_outputs, Init, Inputs, OptimizerKind, Progress, Settings};
 
 #[derive(Args, Debug)]
 pub struct StylizeArgs {
@@ -130,9 +128,7 @@ fn settings(a: &StylizeArgs) -> anyhow::Result<Settings> {
         bail!("--init file needs --init-file PATH");
     }
     let s = Settings {
-        extractor: a.ext.extractor.clone(),
-        pooling: a.ext.pooling.parse()?,
-        seed: a.ext.seed,
+        extractor: a.ext.spec()?,
         content_layers: a.ext.content_layers.clone(),
         style_layers: a.ext.style_layers.as_deref().map(parse_style_layers).transpose()?,
         weights: Weights { content: a.alpha, style: a.beta, tv: a.tv, norm: a.ext.norm.parse()? },
@@ -175,22 +171,4 @@ pub fn with_progress<T>(
     let out = f(&mut on_iter);
     bar.finish_and_clear();
     Ok(out?)
-}
-
-/// The result, the losses table and its plot.
-pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source) -> anyhow::Result<()> {
-    data::save(out, &o.result, source)?;
-    let csv = sibling(out, "losses.csv");
-    let mut log = LossLogWriter::create(&csv, &o.style_layers)?;
-    for row in &o.log {
-        log.write_row(row)?;
-    }
-    let mut series = vec![("total".to_string(), o.log.iter().map(|r| (r.iteration as f64, r.total)).collect::<Vec<_>>())];
-    series.push(("content".into(), o.log.iter().map(|r| (r.iteration as f64, r.content)).collect()));
-    for (i, l) in o.style_layers.iter().enumerate() {
-        series.push((format!("style {l}"), o.log.iter().map(|r| (r.iteration as f64, r.style[i])).collect()));
-    }
-    series.retain(|(_, pts)| pts.iter().any(|(_, y)| *y > 0.0));
-    plot_losses(sibling(out, "losses.png"), "ndstyle losses", &series)?;
-    Ok(())
 }

@@ -26,6 +26,22 @@ impl std::str::FromStr for Pooling {
     }
 }
 
+/// Which extractor to build: its name, pooling, seed, and a weights file for pretrained ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtractorSpec {
+    pub name: String,
+    pub pooling: Pooling,
+    pub seed: u64,
+    /// HDF5 weights for pretrained extractors (`vgg16`, `vgg19`).
+    pub weights: Option<std::path::PathBuf>,
+}
+
+impl Default for ExtractorSpec {
+    fn default() -> Self {
+        ExtractorSpec { name: "random-bank".into(), pooling: Pooling::Max, seed: 0, weights: None }
+    }
+}
+
 /// A network plus the layers its losses read by default.
 #[derive(Clone, Debug)]
 pub struct Extractor<const N: usize> {
@@ -45,12 +61,8 @@ pub const NAMES: &[&str] = &["random-bank", "random-vgg", "spectral"];
 /// - `random-vgg`: three VGG-shaped blocks of random 3^N convolutions (He-initialised), pooling between.
 /// - `spectral`: one wide layer of 4096 random filters of width 11 with ReLU over time (Ulyanov &
 ///   Lebedev 2016), for spectrograms with frequency bins as channels; 1D only.
-pub fn build<const N: usize>(
-    name: &str,
-    channels: usize,
-    pooling: Pooling,
-    seed: u64,
-) -> Result<Extractor<N>> {
+pub fn build<const N: usize>(spec: &ExtractorSpec, channels: usize) -> Result<Extractor<N>> {
+    let (name, pooling, seed) = (spec.name.as_str(), spec.pooling, spec.seed);
     let (net, content, style): (Network<N>, &[&str], &[&str]) = match name {
         "random-bank" => (random_bank(channels, &BankSpec::default_for(N), seed)?, &["relu1"], &["relu1"]),
         "spectral" if N == 1 => {

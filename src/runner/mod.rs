@@ -1,9 +1,11 @@
 //! One style-transfer run, top to bottom: pyramid levels, targets, optimisation, checkpoints, loss log.
 
 mod checkpoint;
+mod outputs;
 mod settings;
 
 pub use checkpoint::Checkpoint;
+pub use outputs::{sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
 
 use std::collections::VecDeque;
@@ -60,7 +62,7 @@ pub fn stylize<const N: usize>(
 ) -> Result<Outcome<N>> {
     settings.validate()?;
     check_inputs(inputs)?;
-    let ext = extractors::build::<N>(&settings.extractor, inputs.content.channels(), settings.pooling, settings.seed)?;
+    let ext = extractors::build::<N>(&settings.extractor, inputs.content.channels())?;
     let content_layers = settings.content_layers.clone().unwrap_or_else(|| ext.content_layers.clone());
     let style_layers: Vec<(String, f64)> = settings
         .style_layers
@@ -210,7 +212,7 @@ pub fn level_size<const N: usize>(full: [usize; N], levels: usize, level: usize)
 fn initial<const N: usize>(settings: &Settings, inputs: &Inputs<N>, content: &Tensor<N>) -> Result<Tensor<N>> {
     let (mean, std) = moments(content);
     let noise = |scale: f32| {
-        let mut rng = Rng::new(settings.seed ^ 0x1417);
+        let mut rng = Rng::new(settings.extractor.seed ^ 0x1417);
         let mut t = content.clone();
         t.data_mut().iter_mut().for_each(|v| *v = scale * rng.normal());
         t

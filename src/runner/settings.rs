@@ -2,7 +2,7 @@
 
 use super::Inputs;
 use crate::error::{Error, Result};
-use crate::extractors::Pooling;
+use crate::extractors::ExtractorSpec;
 use crate::losses::{Normalization, Weights};
 
 /// Where the optimisation starts.
@@ -52,9 +52,8 @@ pub enum OptimizerKind {
 /// Everything that decides a run's result, apart from the inputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
-    pub extractor: String,
-    pub pooling: Pooling,
-    pub seed: u64,
+    /// The extractor; its seed also seeds the initial noise.
+    pub extractor: ExtractorSpec,
     /// Content layers; `None` takes the extractor's defaults.
     pub content_layers: Option<Vec<String>>,
     /// Style layers with their weights λ_l; `None` takes the extractor's defaults, weighted equally.
@@ -75,9 +74,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            extractor: "random-bank".into(),
-            pooling: Pooling::Max,
-            seed: 0,
+            extractor: ExtractorSpec::default(),
             content_layers: None,
             style_layers: None,
             weights: Weights { content: 1.0, style: 1e3, tv: 0.0, norm: Normalization::Lecture },

@@ -1,0 +1,33 @@
+//! What a finished run leaves beside its result: the losses table and its plot.
+
+use std::path::{Path, PathBuf};
+
+use super::Outcome;
+use crate::data::{self, Source};
+use crate::error::Result;
+use crate::io::csv::LossLogWriter;
+use crate::io::plot::plot_losses;
+
+/// `out` with its extension replaced by `suffix` (`out.png` → `out.losses.csv`).
+pub fn sibling(out: &Path, suffix: &str) -> PathBuf {
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    out.with_file_name(format!("{stem}.{suffix}"))
+}
+
+/// The result, the losses table and its plot.
+pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source) -> Result<()> {
+    data::save(out, &o.result, source)?;
+    let csv = sibling(out, "losses.csv");
+    let mut log = LossLogWriter::create(&csv, &o.style_layers)?;
+    for row in &o.log {
+        log.write_row(row)?;
+    }
+    let mut series = vec![("total".to_string(), o.log.iter().map(|r| (r.iteration as f64, r.total)).collect::<Vec<_>>())];
+    series.push(("content".into(), o.log.iter().map(|r| (r.iteration as f64, r.content)).collect()));
+    for (i, l) in o.style_layers.iter().enumerate() {
+        series.push((format!("style {l}"), o.log.iter().map(|r| (r.iteration as f64, r.style[i])).collect()));
+    }
+    series.retain(|(_, pts)| pts.iter().any(|(_, y)| *y > 0.0));
+    plot_losses(sibling(out, "losses.png"), "ndstyle losses", &series)?;
+    Ok(())
+}
