@@ -10,8 +10,10 @@ fn tmp() -> tempfile::TempDir {
 
 /// The names in `dir`, sorted (to check that failed writes leave nothing, temp files included).
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -20,7 +22,7 @@ fn listing(dir: &Path) -> Vec<String> {
 fn npy_bytes(major: u8, header: &str, payload: &[u8]) -> Vec<u8> {
     let prefix = if major == 1 { 10 } else { 12 };
     let mut h = header.as_bytes().to_vec();
-    while (prefix + h.len() + 1) % 64 != 0 {
+    while !(prefix + h.len() + 1).is_multiple_of(64) {
         h.push(b' ');
     }
     h.push(b'\n');
@@ -85,11 +87,27 @@ fn npy_f8_and_integer_fixtures() {
     assert_eq!(a.data, vec![1.5, -2.25, 1e10, 0.1f64 as f32]);
 
     let cases: Vec<(&str, Vec<u8>, Vec<f32>)> = vec![
-        ("<i2", [-3i16, 7, i16::MIN].iter().flat_map(|v| v.to_le_bytes()).collect(), vec![-3.0, 7.0, -32768.0]),
-        ("<i4", [-100_000i32, 5, 0].iter().flat_map(|v| v.to_le_bytes()).collect(), vec![-100_000.0, 5.0, 0.0]),
+        (
+            "<i2",
+            [-3i16, 7, i16::MIN].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            vec![-3.0, 7.0, -32768.0],
+        ),
+        (
+            "<i4",
+            [-100_000i32, 5, 0].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            vec![-100_000.0, 5.0, 0.0],
+        ),
         ("|u1", vec![0, 128, 255], vec![0.0, 128.0, 255.0]),
-        ("<i8", [-(1i64 << 40), 1, -1].iter().flat_map(|v| v.to_le_bytes()).collect(), vec![-(2f32.powi(40)), 1.0, -1.0]),
-        (">i4", [-7i32, 1 << 20, 3].iter().flat_map(|v| v.to_be_bytes()).collect(), vec![-7.0, 1048576.0, 3.0]),
+        (
+            "<i8",
+            [-(1i64 << 40), 1, -1].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            vec![-(2f32.powi(40)), 1.0, -1.0],
+        ),
+        (
+            ">i4",
+            [-7i32, 1 << 20, 3].iter().flat_map(|v| v.to_be_bytes()).collect(),
+            vec![-7.0, 1048576.0, 3.0],
+        ),
         (">f8", [0.5f64, -4.0, 8.0].iter().flat_map(|v| v.to_be_bytes()).collect(), vec![0.5, -4.0, 8.0]),
         ("<u2", [65535u16, 1, 2].iter().flat_map(|v| v.to_le_bytes()).collect(), vec![65535.0, 1.0, 2.0]),
     ];
@@ -132,14 +150,14 @@ fn npy_bad_files_name_the_file() {
         ("garbage_header.npy", npy_bytes(1, "{'descr': <f4}", &[]), "malformed"),
         (
             "nan.npy",
-            npy_bytes(1, &dict("<f4", false, "(3,)"), &[1.0f32, f32::NAN, 2.0].map(f32::to_le_bytes).concat()),
+            npy_bytes(
+                1,
+                &dict("<f4", false, "(3,)"),
+                &[1.0f32, f32::NAN, 2.0].map(f32::to_le_bytes).concat(),
+            ),
             "non-finite",
         ),
-        (
-            "inf64.npy",
-            npy_bytes(1, &dict("<f8", false, "(1,)"), &1e300f64.to_le_bytes()),
-            "non-finite",
-        ),
+        ("inf64.npy", npy_bytes(1, &dict("<f8", false, "(1,)"), &1e300f64.to_le_bytes()), "non-finite"),
     ];
     for (name, bytes, why) in cases {
         let p = write_fixture(d.path(), name, &bytes);
@@ -166,7 +184,10 @@ fn npy_write_errors_leave_no_file() {
 #[test]
 fn npy_to_tensor_ranks_and_layouts() {
     let src = Path::new("in/x.npy");
-    let a = |shape: &[usize]| NdArray { shape: shape.to_vec(), data: (0..shape.iter().product()).map(|i| i as f32).collect() };
+    let a = |shape: &[usize]| NdArray {
+        shape: shape.to_vec(),
+        data: (0..shape.iter().product()).map(|i| i as f32).collect(),
+    };
     // Rank N: one single-channel item.
     let t = io::to_tensor::<2>(a(&[3, 4]), Layout::ChannelsFirst, src).unwrap();
     assert_eq!(t.dims(), vec![1, 1, 3, 4]);
@@ -185,7 +206,9 @@ fn npy_to_tensor_ranks_and_layouts() {
     // Other ranks: an error naming the file and both shapes.
     for shape in [&[7][..], &[1, 2, 3, 4, 5]] {
         let msg = io::to_tensor::<2>(a(shape), Layout::ChannelsFirst, src).unwrap_err().to_string();
-        assert!(msg.contains("x.npy") && msg.contains(&format!("{shape:?}").replace('[', "(").replace(']', "")));
+        assert!(
+            msg.contains("x.npy") && msg.contains(&format!("{shape:?}").replace('[', "(").replace(']', ""))
+        );
         assert!(msg.contains("B×C×S1×S2"), "{msg}");
     }
     // from_tensor inverts to_tensor for both layouts.
@@ -246,7 +269,9 @@ fn rgba_png_drops_alpha_and_grey16_scales() {
     assert_eq!(t.at(0, 1, [1, 0]), 200.0 / 255.0);
 
     let p = d.path().join("grey16.png");
-    image::ImageBuffer::<image::Luma<u16>, _>::from_fn(3, 1, |x, _| image::Luma([x as u16 * 30000])).save(&p).unwrap();
+    image::ImageBuffer::<image::Luma<u16>, _>::from_fn(3, 1, |x, _| image::Luma([x as u16 * 30000]))
+        .save(&p)
+        .unwrap();
     let t = io::read_image(&p, None).unwrap();
     assert_eq!(t.dims(), vec![1, 1, 1, 3]);
     assert!((t.data()[2] - 60000.0 / 65535.0).abs() < 1e-6);
@@ -274,7 +299,11 @@ fn jpeg_write_read_and_resize_keeps_aspect() {
 fn image_errors_name_the_file_and_write_nothing() {
     let d = tmp();
     let t = levels(3, 2, 2);
-    assert_names_file(io::write_image(d.path().join("out.bmp"), &t), "out.bmp", "unsupported image extension");
+    assert_names_file(
+        io::write_image(d.path().join("out.bmp"), &t),
+        "out.bmp",
+        "unsupported image extension",
+    );
     assert_names_file(io::write_image(d.path().join("noext"), &t), "noext", "unsupported image extension");
     let batch2 = Tensor::<2>::zeros(2, 3, [2, 2]);
     assert_names_file(io::write_image(d.path().join("b2.png"), &batch2), "b2.png", "batch");
@@ -332,7 +361,10 @@ fn loss_log_round_trip_and_append() {
     }
     assert_eq!(log.column("total").unwrap()[1], rows[1].total);
     let series = log.series();
-    assert_eq!(series.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), ["total", "content", "style_conv1_1", "style_conv2_1", "tv"]);
+    assert_eq!(
+        series.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        ["total", "content", "style_conv1_1", "style_conv2_1", "tv"]
+    );
     assert_eq!(series[0].1[2], (20.0, rows[2].total));
 
     assert_names_file(LossLogWriter::append(&p, &["other"]), "losses.csv", "header");
@@ -362,7 +394,8 @@ fn plot_writes_a_png_of_the_requested_size() {
     let total = (480 * 300) as usize;
     assert!(white < total * 99 / 100, "almost blank: {white} white of {total}");
     assert!(white > total / 2, "background should be white: {white} of {total}");
-    let colourful = img.pixels().filter(|px| px.0.iter().max().unwrap() - px.0.iter().min().unwrap() > 60).count();
+    let colourful =
+        img.pixels().filter(|px| px.0.iter().max().unwrap() - px.0.iter().min().unwrap() > 60).count();
     assert!(colourful > 200, "coloured lines missing: {colourful}");
 
     // The default size, through plot_losses, with one single-point series.
@@ -375,10 +408,18 @@ fn plot_writes_a_png_of_the_requested_size() {
 fn plot_errors_name_the_file_and_write_nothing() {
     let d = tmp();
     let nothing = [("tv", vec![(0.0, 0.0), (1.0, f64::NAN)])];
-    assert_names_file(io::plot_losses(d.path().join("flat.png"), "t", &nothing), "flat.png", "nothing to plot");
+    assert_names_file(
+        io::plot_losses(d.path().join("flat.png"), "t", &nothing),
+        "flat.png",
+        "nothing to plot",
+    );
     let one = [("total", vec![(0.0, 1.0)])];
     assert_names_file(io::plot_losses(d.path().join("plot.svg"), "t", &one), "plot.svg", ".png");
-    assert_names_file(io::plot_losses_with_size(d.path().join("tiny.png"), "t", &one, (10, 10)), "tiny.png", "size");
+    assert_names_file(
+        io::plot_losses_with_size(d.path().join("tiny.png"), "t", &one, (10, 10)),
+        "tiny.png",
+        "size",
+    );
     assert!(listing(d.path()).is_empty());
 }
 

@@ -149,7 +149,12 @@ impl LossLog {
             .enumerate()
             .filter(|(_, c)| *c != "iteration" && *c != "seconds")
             .map(|(i, c)| {
-                let pts = self.rows.iter().enumerate().map(|(k, r)| (it.map_or(k as f64, |j| r[j]), r[i])).collect();
+                let pts = self
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .map(|(k, r)| (it.map_or(k as f64, |j| r[j]), r[i]))
+                    .collect();
                 (c.clone(), pts)
             })
             .collect()
@@ -178,7 +183,9 @@ pub fn read_loss_log(path: impl AsRef<Path>) -> Result<LossLog> {
         let row: Vec<f64> = line
             .split(',')
             .map(|f| {
-                f.trim().parse::<f64>().map_err(|_| Error::format(path, format!("line {lineno}: '{f}' is not a number")))
+                f.trim()
+                    .parse::<f64>()
+                    .map_err(|_| Error::format(path, format!("line {lineno}: '{f}' is not a number")))
             })
             .collect::<Result<_>>()?;
         if row.len() != columns.len() {

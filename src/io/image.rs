@@ -56,7 +56,8 @@ pub fn read_image(path: impl AsRef<Path>, max_side: Option<u32>) -> Result<Tenso
     if bytes.is_empty() {
         return Err(Error::format(path, "the file is empty"));
     }
-    let img = ::image::load_from_memory(&bytes).map_err(|e| Error::format(path, format!("cannot decode: {e}")))?;
+    let img =
+        ::image::load_from_memory(&bytes).map_err(|e| Error::format(path, format!("cannot decode: {e}")))?;
     let color = img.color();
     let grey = !color.has_color();
     let channels = if grey { 1 } else { 3 };
@@ -134,12 +135,8 @@ pub fn write_image(path: impl AsRef<Path>, t: &Tensor<2>) -> Result<()> {
     let mut bytes = Vec::new();
     let encoded = match format {
         Format::Png => PngEncoder::new(&mut bytes).write_image(&pixels, w as u32, h as u32, color),
-        Format::Jpeg => JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY).write_image(
-            &pixels,
-            w as u32,
-            h as u32,
-            color,
-        ),
+        Format::Jpeg => JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
+            .write_image(&pixels, w as u32, h as u32, color),
     };
     encoded.map_err(|e| Error::format(path, format!("cannot encode: {e}")))?;
     atomic_write_bytes(path, &bytes)

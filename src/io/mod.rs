@@ -36,7 +36,8 @@ pub mod plot;
 pub use self::csv::{header_columns, read_loss_log, LossLog, LossLogWriter, LossRow};
 pub use self::image::{read_image, write_image, JPEG_QUALITY};
 pub use self::npy::{
-    ensure_finite, from_tensor, read_npy, read_npy_tensor, to_tensor, write_npy, write_tensor_npy, Layout, NdArray,
+    ensure_finite, from_tensor, read_npy, read_npy_tensor, to_tensor, write_npy, write_tensor_npy, Layout,
+    NdArray,
 };
 pub use self::plot::{plot_losses, plot_losses_with_size, PLOT_SIZE};
 
@@ -53,7 +54,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// `path` is left as it was (absent, or its previous content). The parent directory must exist.
 /// Errors from `write` are reported as [`Error::Io`] naming `path`; a writer that fails for a
 /// reason other than I/O can wrap it with [`io::Error::other`].
-pub fn atomic_write<T>(path: impl AsRef<Path>, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<T>) -> Result<T> {
+pub fn atomic_write<T>(
+    path: impl AsRef<Path>,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<T>,
+) -> Result<T> {
     let path = path.as_ref();
     let err = |e: io::Error| Error::io(path, e);
     let file_name = path

@@ -57,7 +57,10 @@ pub fn ensure_finite(path: impl AsRef<Path>, data: &[f32]) -> Result<()> {
             let count = data.iter().filter(|v| !v.is_finite()).count();
             Err(Error::format(
                 path.as_ref(),
-                format!("{count} non-finite value(s) (NaN or infinity); the first is {} at flat index {i}", data[i]),
+                format!(
+                    "{count} non-finite value(s) (NaN or infinity); the first is {} at flat index {i}",
+                    data[i]
+                ),
             ))
         }
     }
@@ -99,15 +102,21 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<NdArray, String> {
             let b = bytes.get(8..12).ok_or("truncated .npy file: no header length")?;
             (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
         }
-        _ => return Err(format!("unsupported .npy format version {major}.{minor} (expected 1.0, 2.0 or 3.0)")),
+        _ => {
+            return Err(format!("unsupported .npy format version {major}.{minor} (expected 1.0, 2.0 or 3.0)"))
+        }
     };
     let header_end = header_start + header_len;
     let header_bytes = bytes.get(header_start..header_end).ok_or_else(|| {
-        format!("truncated .npy file: the header needs {header_len} bytes, {} present", bytes.len() - header_start)
+        format!(
+            "truncated .npy file: the header needs {header_len} bytes, {} present",
+            bytes.len() - header_start
+        )
     })?;
     // Versions 1.0 and 2.0 use latin-1 headers, 3.0 UTF-8; valid headers are ASCII either way.
     let header: String = if major == 3 {
-        String::from_utf8(header_bytes.to_vec()).map_err(|_| "the .npy header is not valid UTF-8".to_string())?
+        String::from_utf8(header_bytes.to_vec())
+            .map_err(|_| "the .npy header is not valid UTF-8".to_string())?
     } else {
         header_bytes.iter().map(|&b| b as char).collect()
     };
@@ -167,8 +176,10 @@ impl Header {
                 ("descr", Value::Str(s)) => descr = Some(s),
                 ("fortran_order", Value::Bool(b)) => fortran = Some(b),
                 ("shape", Value::Tuple(items)) => {
-                    let dims: Option<Vec<usize>> =
-                        items.into_iter().map(|v| if let Value::Int(n) = v { Some(n) } else { None }).collect();
+                    let dims: Option<Vec<usize>> = items
+                        .into_iter()
+                        .map(|v| if let Value::Int(n) = v { Some(n) } else { None })
+                        .collect();
                     shape = Some(dims.ok_or_else(|| bad("'shape' must hold non-negative integers"))?);
                 }
                 ("descr", Value::List) => return Err("structured dtypes are not supported".into()),
@@ -391,7 +402,11 @@ pub fn write_npy(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Resul
 /// `B × S… × C`) and the values are transposed into the tensor's channels-first order.
 /// Any other rank is an error naming `source` (used only for messages), the array's shape and
 /// the shapes accepted.
-pub fn to_tensor<const N: usize>(arr: NdArray, layout: Layout, source: impl AsRef<Path>) -> Result<Tensor<N>> {
+pub fn to_tensor<const N: usize>(
+    arr: NdArray,
+    layout: Layout,
+    source: impl AsRef<Path>,
+) -> Result<Tensor<N>> {
     let source = source.as_ref();
     let r = arr.shape.len();
     if r < N || r > N + 2 {

@@ -28,7 +28,11 @@ fn register_font() -> std::result::Result<(), String> {
 }
 
 /// Plots `series` (name, `(x, y)` points) to a PNG of [`PLOT_SIZE`]; see [`plot_losses_with_size`].
-pub fn plot_losses<S: AsRef<str>>(path: impl AsRef<Path>, title: &str, series: &[(S, Vec<(f64, f64)>)]) -> Result<()> {
+pub fn plot_losses<S: AsRef<str>>(
+    path: impl AsRef<Path>,
+    title: &str,
+    series: &[(S, Vec<(f64, f64)>)],
+) -> Result<()> {
     plot_losses_with_size(path, title, series, PLOT_SIZE)
 }
 
@@ -56,7 +60,8 @@ pub fn plot_losses_with_size<S: AsRef<str>>(
     let kept: Vec<(&str, Vec<(f64, f64)>)> = series
         .iter()
         .map(|(name, pts)| {
-            let pts = pts.iter().copied().filter(|&(x, y)| x.is_finite() && y.is_finite() && y > 0.0).collect();
+            let pts =
+                pts.iter().copied().filter(|&(x, y)| x.is_finite() && y.is_finite() && y > 0.0).collect();
             (name.as_ref(), pts)
         })
         .filter(|(_, pts): &(&str, Vec<_>)| !pts.is_empty())
@@ -67,7 +72,10 @@ pub fn plot_losses_with_size<S: AsRef<str>>(
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
     }
     if kept.is_empty() {
-        return Err(Error::invalid(what(), "nothing to plot: no series has a finite positive value (needed on a log scale)"));
+        return Err(Error::invalid(
+            what(),
+            "nothing to plot: no series has a finite positive value (needed on a log scale)",
+        ));
     }
     if x0 == x1 {
         (x0, x1) = (x0 - 1.0, x1 + 1.0);
@@ -110,6 +118,7 @@ fn draw(
         .configure_mesh()
         .x_desc("iteration")
         .y_desc("loss")
+        .x_label_formatter(&|v| if x1 - x0 >= 10.0 { format!("{v:.0}") } else { format!("{v}") })
         .y_label_formatter(&|v| format!("{v:.1e}"))
         .label_style(("sans-serif", 13))
         .draw()?;
