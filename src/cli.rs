@@ -78,7 +78,9 @@ pub fn parse_style_layers(items: &[String]) -> anyhow::Result<Vec<(String, f64)>
         .iter()
         .map(|s| match s.split_once(':') {
             Some((n, w)) => {
-                let w: f64 = w.parse().map_err(|_| anyhow::anyhow!("style layer '{s}': weight '{w}' is not a number"))?;
+                let w: f64 = w
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("style layer '{s}': weight '{w}' is not a number"))?;
                 Ok((n.to_string(), w))
             }
             None => Ok((s.clone(), 1.0 / items.len() as f64)),

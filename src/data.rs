@@ -40,7 +40,10 @@ pub fn probe_rank(path: &Path, rank: Option<usize>) -> Result<usize> {
             match ndim {
                 1..=3 => Ok(ndim),
                 4 | 5 => Ok(3),
-                _ => Err(Error::format(path, format!("a {ndim}-dimensional array has no default rank; pass --rank"))),
+                _ => Err(Error::format(
+                    path,
+                    format!("a {ndim}-dimensional array has no default rank; pass --rank"),
+                )),
             }
         }
         other => Err(unsupported(path, other)),
@@ -99,7 +102,8 @@ pub fn save<const N: usize>(path: &Path, t: &Tensor<N>, like: Source) -> Result<
 }
 
 fn spatial_as<const N: usize>(path: &Path, s: &[usize]) -> Result<[usize; N]> {
-    s.try_into().map_err(|_| Error::invalid("rank", format!("{} is an image (rank 2), not rank {N}", path.display())))
+    s.try_into()
+        .map_err(|_| Error::invalid("rank", format!("{} is an image (rank 2), not rank {N}", path.display())))
 }
 
 fn extension(path: &Path) -> String {

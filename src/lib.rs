@@ -4,6 +4,7 @@
 //! convolution, pooling, activations, Gram matrices and resampling, each with its backward pass.
 
 pub mod data;
+pub mod datasets;
 pub mod error;
 pub mod extractors;
 pub mod io;

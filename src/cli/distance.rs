@@ -31,7 +31,13 @@ fn run_rank<const N: usize>(a: &DistanceArgs) -> anyhow::Result<()> {
     let (x, _) = data::load::<N>(&a.a, a.ext.max_side)?;
     let (y, _) = data::load::<N>(&a.b, a.ext.max_side)?;
     if x.channels() != y.channels() {
-        anyhow::bail!("{} has {} channels but {} has {}", a.a.display(), x.channels(), a.b.display(), y.channels());
+        anyhow::bail!(
+            "{} has {} channels but {} has {}",
+            a.a.display(),
+            x.channels(),
+            a.b.display(),
+            y.channels()
+        );
     }
     let ext = extractors::build::<N>(&a.ext.spec()?, x.channels())?;
     let content_layers = a.ext.content_layers.clone().unwrap_or(ext.content_layers.clone());

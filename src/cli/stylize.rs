@@ -87,9 +87,14 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
         bail!("{} exists; pass --overwrite to replace it", out.display());
     }
     if ckpt.exists() && !a.resume {
-        bail!("{} exists from an interrupted run; pass --resume to continue it, or remove it", ckpt.display());
+        bail!(
+            "{} exists from an interrupted run; pass --resume to continue it, or remove it",
+            ckpt.display()
+        );
     }
-    if a.style_weight.len() > a.style.len() || (!a.style_weight.is_empty() && a.style_weight.len() != a.style.len()) {
+    if a.style_weight.len() > a.style.len()
+        || (!a.style_weight.is_empty() && a.style_weight.len() != a.style.len())
+    {
         bail!("--style-weight given {} times for {} styles", a.style_weight.len(), a.style.len());
     }
     let settings = settings(a)?;
@@ -98,7 +103,13 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
     for (i, s) in a.style.iter().enumerate() {
         let (t, _) = data::load::<N>(s, a.ext.max_side)?;
         if t.channels() != content.channels() {
-            bail!("{}: {} channels, but the content {} has {}", s.display(), t.channels(), a.content.display(), content.channels());
+            bail!(
+                "{}: {} channels, but the content {} has {}",
+                s.display(),
+                t.channels(),
+                a.content.display(),
+                content.channels()
+            );
         }
         styles.push((t, a.style_weight.get(i).copied().unwrap_or(1.0)));
     }
@@ -107,12 +118,18 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let inputs = Inputs { content, styles, init };
-    let outcome = with_progress(a, &settings, |on_iter| stylize(&settings, &inputs, Some(&ckpt), a.resume, on_iter))?;
+    let outcome =
+        with_progress(a, &settings, |on_iter| stylize(&settings, &inputs, Some(&ckpt), a.resume, on_iter))?;
     write_outputs(out, &outcome, source)?;
     std::fs::remove_file(&ckpt).with_context(|| format!("removing {}", ckpt.display()))?;
     if !a.quiet {
         let last = outcome.log.last().map(|r| r.total).unwrap_or(f64::NAN);
-        eprintln!("wrote {} (final loss {last:.4e}), {}, {}", out.display(), sibling(out, "losses.csv").display(), sibling(out, "losses.png").display());
+        eprintln!(
+            "wrote {} (final loss {last:.4e}), {}, {}",
+            out.display(),
+            sibling(out, "losses.csv").display(),
+            sibling(out, "losses.png").display()
+        );
     }
     Ok(())
 }

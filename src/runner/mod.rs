@@ -64,10 +64,9 @@ pub fn stylize<const N: usize>(
     check_inputs(inputs)?;
     let ext = extractors::build::<N>(&settings.extractor, inputs.content.channels())?;
     let content_layers = settings.content_layers.clone().unwrap_or_else(|| ext.content_layers.clone());
-    let style_layers: Vec<(String, f64)> = settings
-        .style_layers
-        .clone()
-        .unwrap_or_else(|| ext.style_layers.iter().map(|l| (l.clone(), 1.0 / ext.style_layers.len() as f64)).collect());
+    let style_layers: Vec<(String, f64)> = settings.style_layers.clone().unwrap_or_else(|| {
+        ext.style_layers.iter().map(|l| (l.clone(), 1.0 / ext.style_layers.len() as f64)).collect()
+    });
     for l in content_layers.iter().chain(style_layers.iter().map(|(l, _)| l)) {
         ext.net.index_of(l)?;
     }
@@ -85,7 +84,9 @@ pub fn stylize<const N: usize>(
         let styles = inputs
             .styles
             .iter()
-            .map(|(s, w)| Ok((resize(s, level_size(s.spatial(), settings.levels, level), Interp::Linear)?, *w)))
+            .map(|(s, w)| {
+                Ok((resize(s, level_size(s.spatial(), settings.levels, level), Interp::Linear)?, *w))
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut cur = match x.take() {
             Some(t) if t.spatial() == size => t,
@@ -149,7 +150,15 @@ pub fn stylize<const N: usize>(
                 seconds_per_iter: secs,
             })?;
             if let (Some(path), true) = (checkpoint, every > 0 && it % every == 0 && it < settings.iters) {
-                Checkpoint::save(path, fingerprint, level, it, &Tensor::from_vec(shape.0, shape.1, shape.2, xs.to_vec())?, Some(&opt.state().to_bytes()), log)?;
+                Checkpoint::save(
+                    path,
+                    fingerprint,
+                    level,
+                    it,
+                    &Tensor::from_vec(shape.0, shape.1, shape.2, xs.to_vec())?,
+                    Some(&opt.state().to_bytes()),
+                    log,
+                )?;
             }
             Ok(())
         };
@@ -184,7 +193,8 @@ fn run_level(
         iter += 1;
         on_step(iter, x, opt)?;
         if let Some(tol) = stop.rel_tol {
-            let change = (info.prev_loss as f64 - info.loss as f64).abs() / (info.prev_loss as f64).abs().max(1e-30);
+            let change =
+                (info.prev_loss as f64 - info.loss as f64).abs() / (info.prev_loss as f64).abs().max(1e-30);
             if change < tol as f64 {
                 break;
             }
@@ -209,7 +219,11 @@ pub fn level_size<const N: usize>(full: [usize; N], levels: usize, level: usize)
 }
 
 /// The starting point at the coarsest level.
-fn initial<const N: usize>(settings: &Settings, inputs: &Inputs<N>, content: &Tensor<N>) -> Result<Tensor<N>> {
+fn initial<const N: usize>(
+    settings: &Settings,
+    inputs: &Inputs<N>,
+    content: &Tensor<N>,
+) -> Result<Tensor<N>> {
     let (mean, std) = moments(content);
     let noise = |scale: f32| {
         let mut rng = Rng::new(settings.extractor.seed ^ 0x1417);
@@ -226,9 +240,15 @@ fn initial<const N: usize>(settings: &Settings, inputs: &Inputs<N>, content: &Te
             t
         }
         Init::File => {
-            let t = inputs.init.as_ref().ok_or_else(|| Error::invalid("init", "'file' needs an initial input"))?;
+            let t = inputs
+                .init
+                .as_ref()
+                .ok_or_else(|| Error::invalid("init", "'file' needs an initial input"))?;
             if t.channels() != content.channels() {
-                return Err(Error::shape("init", format!("initial input {} vs content {}", t.shape_string(), content.shape_string())));
+                return Err(Error::shape(
+                    "init",
+                    format!("initial input {} vs content {}", t.shape_string(), content.shape_string()),
+                ));
             }
             resize(t, content.spatial(), Interp::Linear)?
         }
@@ -255,7 +275,10 @@ fn check_inputs<const N: usize>(inputs: &Inputs<N>) -> Result<()> {
             ));
         }
         if !(w.is_finite() && *w >= 0.0) {
-            return Err(Error::invalid("style weight", format!("style {}: {w} (must be finite and >= 0)", i + 1)));
+            return Err(Error::invalid(
+                "style weight",
+                format!("style {}: {w} (must be finite and >= 0)", i + 1),
+            ));
         }
     }
     Ok(())

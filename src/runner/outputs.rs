@@ -22,7 +22,8 @@ pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source)
     for row in &o.log {
         log.write_row(row)?;
     }
-    let mut series = vec![("total".to_string(), o.log.iter().map(|r| (r.iteration as f64, r.total)).collect::<Vec<_>>())];
+    let mut series =
+        vec![("total".to_string(), o.log.iter().map(|r| (r.iteration as f64, r.total)).collect::<Vec<_>>())];
     series.push(("content".into(), o.log.iter().map(|r| (r.iteration as f64, r.content)).collect()));
     for (i, l) in o.style_layers.iter().enumerate() {
         series.push((format!("style {l}"), o.log.iter().map(|r| (r.iteration as f64, r.style[i])).collect()));

@@ -33,8 +33,16 @@ impl std::str::FromStr for Init {
                     .and_then(|v| v.parse::<f32>().ok())
                     .filter(|v| v.is_finite() && *v >= 0.0)
                     .map(Init::ContentNoise)
-                    .ok_or_else(|| Error::invalid("init", format!("'{s}' (expected content+noise or content+noise:RATIO)"))),
-                None => Err(Error::invalid("init", format!("'{s}' (expected noise, content, content+noise[:RATIO] or file)"))),
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "init",
+                            format!("'{s}' (expected content+noise or content+noise:RATIO)"),
+                        )
+                    }),
+                None => Err(Error::invalid(
+                    "init",
+                    format!("'{s}' (expected noise, content, content+noise[:RATIO] or file)"),
+                )),
             },
         }
     }
@@ -110,7 +118,10 @@ impl Settings {
         }
         if let Some(layers) = &self.style_layers {
             if let Some((l, v)) = layers.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
-                return Err(Error::invalid("style layer weight", format!("{l}: {v} (must be finite and >= 0)")));
+                return Err(Error::invalid(
+                    "style layer weight",
+                    format!("{l}: {v} (must be finite and >= 0)"),
+                ));
             }
         }
         Ok(())

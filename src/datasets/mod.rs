@@ -1,0 +1,5 @@
+//! Small synthetic samples made by the project itself, so that every demo and test runs offline.
+
+mod images;
+
+pub use images::{checkerboard, landscape, stripes, waves};
