@@ -71,7 +71,7 @@ pub fn checkerboard(h: usize, w: usize, channels: usize, square: usize) -> Tenso
     for c in 0..channels {
         for i in 0..h {
             for j in 0..w {
-                *t.at_mut(0, c, [i, j]) = if (i / square + j / square) % 2 == 0 { 0.2 } else { 0.8 };
+                *t.at_mut(0, c, [i, j]) = if (i / square + j / square).is_multiple_of(2) { 0.2 } else { 0.8 };
             }
         }
     }

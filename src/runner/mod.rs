@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::extractors;
 use crate::io::csv::LossRow;
 use crate::losses::{Breakdown, Objective};
-use crate::optim::{minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, Stop};
+use crate::optim::{Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, Stop};
 use crate::rng::Rng;
 use crate::tensor::resample::{resize, Interp};
 use crate::tensor::Tensor;
@@ -149,7 +149,7 @@ pub fn stylize<const N: usize>(
                 row: log.last().expect("just pushed"),
                 seconds_per_iter: secs,
             })?;
-            if let (Some(path), true) = (checkpoint, every > 0 && it % every == 0 && it < settings.iters) {
+            if let (Some(path), true) = (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters) {
                 Checkpoint::save(
                     path,
                     fingerprint,
@@ -175,15 +175,18 @@ pub fn stylize<const N: usize>(
     Ok(Outcome { result, log: state.log, style_layers: layer_names })
 }
 
+/// Called after each iteration with its number, the current point and the optimiser.
+type StepHook<'a> = dyn FnMut(usize, &[f32], &dyn Optimizer) -> Result<()> + 'a;
+
 /// Run one level's optimisation, reporting each iteration with the current point and optimiser.
 fn run_level(
     x: &mut [f32],
     f: &mut dyn crate::optim::Objective,
     opt: &mut dyn Optimizer,
     stop: &Stop,
-    on_step: &mut dyn FnMut(usize, &[f32], &dyn Optimizer) -> Result<()>,
+    on_step: &mut StepHook,
 ) -> Result<()> {
-    // `minimize` hands the callback only the iteration; stepping here keeps x and the optimiser in reach.
+    // The stopping rule of `optim::minimize`, stepping here so the hook sees x and the optimiser.
     let mut iter = stop.start_iter;
     while iter < stop.max_iters {
         let info = opt.step(x, f)?;
@@ -200,7 +203,6 @@ fn run_level(
             }
         }
     }
-    let _ = minimize; // the same stopping rule as `optim::minimize`
     Ok(())
 }
 
