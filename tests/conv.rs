@@ -65,7 +65,10 @@ fn case<const N: usize>() -> impl Strategy<Value = Case<N>> {
                 win.dilation[d] = dil;
                 lo[d] = l;
                 hi[d] = h;
-                input[d] = dil * (k - 1) + 1 + extra; // always at least one output
+                // "Same" padding accepts any input, even one smaller than the kernel; explicit
+                // padding needs the padded input to hold the kernel's span.
+                let span = dil * (k - 1) + 1;
+                input[d] = if same { 1 + extra } else { span.saturating_sub(l + h).max(1) + extra };
             }
             win.padding = if same { Padding::Same } else { Padding::Explicit { lo, hi } };
             Case { batch, ci, co, input, win, seed }

@@ -12,5 +12,6 @@ mod ops_pool;
 mod ops_resample;
 mod optim;
 mod reference;
+mod stylize;
 mod util;
 mod weights;

@@ -102,6 +102,11 @@ pub fn stylize<const N: usize>(
             &style_refs,
             &style_layers,
         )?;
+        if state.log.is_empty() {
+            // Iteration 0: the starting point, so the log shows where the run began.
+            let (b, _) = obj.eval(&cur)?;
+            state.log.push(row(0, &b, 0.0));
+        }
         let mut opt = make_optimizer(settings)?;
         if let Some(bytes) = state.optimizer.take() {
             opt.restore(crate::optim::OptimState::from_bytes(&bytes)?)?;
@@ -132,14 +137,7 @@ pub fn stylize<const N: usize>(
             let b = b.ok_or_else(|| Error::invalid("optimiser", "the accepted point was never evaluated"))?;
             let secs = last.elapsed().as_secs_f64();
             last = Instant::now();
-            let row = LossRow {
-                iteration: base_iter + it,
-                total: b.total,
-                content: b.content,
-                style: b.style.iter().map(|(_, j)| *j).collect(),
-                tv: b.tv,
-                seconds: started.elapsed().as_secs_f64(),
-            };
+            let row = row(base_iter + it, &b, started.elapsed().as_secs_f64());
             log.push(row);
             on_iter(&Progress {
                 level,
@@ -149,7 +147,9 @@ pub fn stylize<const N: usize>(
                 row: log.last().expect("just pushed"),
                 seconds_per_iter: secs,
             })?;
-            if let (Some(path), true) = (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters) {
+            if let (Some(path), true) =
+                (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters)
+            {
                 Checkpoint::save(
                     path,
                     fingerprint,
@@ -206,9 +206,25 @@ fn run_level(
     Ok(())
 }
 
+/// A log row from a breakdown of the objective.
+fn row(iteration: usize, b: &Breakdown, seconds: f64) -> LossRow {
+    LossRow {
+        iteration,
+        total: b.total,
+        content: b.content,
+        style: b.style.iter().map(|(_, j)| *j).collect(),
+        tv: b.tv,
+        seconds,
+    }
+}
+
 fn make_optimizer(settings: &Settings) -> Result<Box<dyn Optimizer>> {
     Ok(match settings.optimizer {
-        OptimizerKind::Lbfgs => Box::new(Lbfgs::new(LbfgsOptions::default())?),
+        // Loss scales vary over orders of magnitude between normalisations and modalities, so no
+        // absolute tolerance stops a run: iterations and `rel_tol` do.
+        OptimizerKind::Lbfgs => {
+            Box::new(Lbfgs::new(LbfgsOptions { grad_tol: 0.0, change_tol: 0.0, ..Default::default() })?)
+        }
         OptimizerKind::Adam { lr } => Box::new(Adam::new(AdamOptions { lr, ..AdamOptions::default() })?),
     })
 }
