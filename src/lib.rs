@@ -11,6 +11,7 @@ pub mod io;
 pub mod losses;
 pub mod nn;
 pub mod optim;
+pub mod profile;
 pub mod rng;
 pub mod runner;
 pub mod tensor;

@@ -19,6 +19,7 @@ pub use objective::{Breakdown, Objective, StyleTarget, Weights};
 pub use tv::{total_variation, total_variation_grad};
 
 use crate::error::{Error, Result};
+use crate::profile::{timed, Phase};
 use crate::tensor::gram::{gram, gram_backward, Gram};
 use crate::tensor::Tensor;
 
@@ -95,7 +96,7 @@ pub fn content_loss<const N: usize>(
 
 /// The Gram matrix of `a` under `norm` (the representation a style target stores).
 pub fn style_gram<const N: usize>(a: &Tensor<N>, norm: Normalization) -> Gram {
-    gram(a, norm.gram_scale(a.channels(), a.positions()))
+    timed(Phase::Gram, || gram(a, norm.gram_scale(a.channels(), a.positions())))
 }
 
 /// `(J_s^l, ∂J_s^l/∂a)` for activation `a` against the target Gram `target` (one per batch item).
@@ -113,12 +114,12 @@ pub fn style_loss<const N: usize>(
     }
     let g_scale = norm.gram_scale(c, p);
     let s = norm.style_scale(c, p);
-    let mut dg = gram(a, g_scale);
+    let mut dg = timed(Phase::Gram, || gram(a, g_scale));
     let mut sum = 0.0f64;
     for (g, &t) in dg.data_mut().iter_mut().zip(target.data()) {
         let d = *g - t;
         sum += d as f64 * d as f64;
         *g = (2.0 * s * d as f64) as f32;
     }
-    Ok((s * sum, gram_backward(a, &dg, g_scale)))
+    Ok((s * sum, timed(Phase::Gram, || gram_backward(a, &dg, g_scale))))
 }

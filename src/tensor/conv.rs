@@ -12,6 +12,7 @@ use super::geometry::{Geometry, Window};
 use super::unfold::{runs, unfold_forward, unfold_transposed};
 use super::Tensor;
 use crate::error::{Error, Result};
+use crate::profile::{timed, Phase};
 
 /// Upper bound of one thread's unfolded (im2col) buffer, in bytes.
 pub const UNFOLD_BYTES: usize = 8 << 20;
@@ -35,6 +36,15 @@ pub struct ConvGrads<const N: usize> {
 /// `x: B × Ci × S…`, `w: Co × Ci × K…` (a `Tensor<N>` whose batch is `Co` and spatial is the kernel,
 /// which must equal `window.kernel`), `bias: Co`, result `B × Co × O…` with `O` from the window.
 pub fn conv_forward<const N: usize>(
+    x: &Tensor<N>,
+    w: &Tensor<N>,
+    bias: Option<&[f32]>,
+    window: &Window<N>,
+) -> Result<Tensor<N>> {
+    timed(Phase::Conv, || forward(x, w, bias, window))
+}
+
+fn forward<const N: usize>(
     x: &Tensor<N>,
     w: &Tensor<N>,
     bias: Option<&[f32]>,
@@ -73,6 +83,15 @@ pub fn conv_forward<const N: usize>(
 /// # Shapes
 /// `dy: B × Co × O…`, `w: Co × Ci × K…`, result `B × Ci × input…`.
 pub fn conv_backward_input<const N: usize>(
+    dy: &Tensor<N>,
+    w: &Tensor<N>,
+    window: &Window<N>,
+    input: [usize; N],
+) -> Result<Tensor<N>> {
+    timed(Phase::Conv, || backward_input(dy, w, window, input))
+}
+
+fn backward_input<const N: usize>(
     dy: &Tensor<N>,
     w: &Tensor<N>,
     window: &Window<N>,
