@@ -6,6 +6,7 @@
 pub mod error;
 pub mod extractors;
 pub mod losses;
+pub mod modality;
 pub mod nn;
 pub mod optim;
 pub mod rng;
