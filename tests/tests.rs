@@ -4,6 +4,7 @@ mod conv;
 mod engine;
 mod fixtures;
 mod gradcheck;
+mod modality;
 mod ops_activation;
 mod ops_conv_fixture;
 mod ops_gram;

@@ -39,10 +39,15 @@ pub struct AudioMeta {
 
 fn wav_error(path: &Path, e: hound::Error) -> Error {
     match e {
-        hound::Error::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+        hound::Error::IoError(e)
+            if e.kind() == std::io::ErrorKind::UnexpectedEof || e.to_string().contains("enough bytes") =>
+        {
             Error::format(path, "truncated WAV file: the data ends before the header says")
         }
         hound::Error::IoError(e) => Error::io(path, e),
+        hound::Error::FormatError(m) if m.contains("enough bytes") => {
+            Error::format(path, "truncated WAV file: the data end before the header says")
+        }
         other => Error::format(path, format!("not a readable WAV file: {other}")),
     }
 }
@@ -69,7 +74,9 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, AudioMeta)> {
                 reader.samples::<i32>().map(|s| s.map(|s| (s as f64 * scale) as f32)).collect();
             (SampleFormat::Int(bits), v.map_err(|e| wav_error(path, e))?)
         }
-        (f, bits) => return Err(Error::format(path, format!("unsupported sample format {f:?} with {bits} bits"))),
+        (f, bits) => {
+            return Err(Error::format(path, format!("unsupported sample format {f:?} with {bits} bits")))
+        }
     };
     let ch = spec.channels as usize;
     if interleaved.len() % ch != 0 {
@@ -86,7 +93,8 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, AudioMeta)> {
     } else {
         interleaved.chunks_exact(ch).map(|f| f.iter().sum::<f32>() / ch as f32).collect()
     };
-    let meta = AudioMeta { sample_rate: spec.sample_rate, channels: spec.channels, format, samples: mono.len() };
+    let meta =
+        AudioMeta { sample_rate: spec.sample_rate, channels: spec.channels, format, samples: mono.len() };
     Ok((mono, meta))
 }
 
@@ -100,7 +108,9 @@ pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32, format: SampleF
     let (sample_format, bits) = match format {
         SampleFormat::Float32 => (hound::SampleFormat::Float, 32),
         SampleFormat::Int(b @ (8 | 16 | 24 | 32)) => (hound::SampleFormat::Int, b),
-        SampleFormat::Int(b) => return Err(Error::invalid("WAV bit depth", format!("{b} (8, 16, 24 or 32)"))),
+        SampleFormat::Int(b) => {
+            return Err(Error::invalid("WAV bit depth", format!("{b} (8, 16, 24 or 32)")))
+        }
     };
     let spec = hound::WavSpec { channels: 1, sample_rate, bits_per_sample: bits, sample_format };
     super::write_via_temp(path, |tmp| {
@@ -163,7 +173,9 @@ impl StftConfig {
 
     fn window(&self) -> Vec<f32> {
         let n = self.n_fft as f64;
-        (0..self.n_fft).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n).cos()) as f32).collect()
+        (0..self.n_fft)
+            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n).cos()) as f32)
+            .collect()
     }
 }
 
@@ -198,7 +210,12 @@ impl Stft {
     fn new(cfg: StftConfig) -> Result<Self> {
         cfg.check()?;
         let mut planner = RealFftPlanner::<f32>::new();
-        Ok(Stft { cfg, window: cfg.window(), fwd: planner.plan_fft_forward(cfg.n_fft), inv: planner.plan_fft_inverse(cfg.n_fft) })
+        Ok(Stft {
+            cfg,
+            window: cfg.window(),
+            fwd: planner.plan_fft_forward(cfg.n_fft),
+            inv: planner.plan_fft_inverse(cfg.n_fft),
+        })
     }
 
     fn forward(&self, x: &[f32]) -> Spectrogram {
@@ -317,7 +334,13 @@ impl Default for GriffinLim {
 /// A signal of `len` samples whose STFT magnitude approximates `mag` (bin-major, `cfg.bins() ×
 /// frames`): random phase from `gl.seed`, then `gl.iterations` rounds of ISTFT → STFT → keep the
 /// phase, impose the magnitude.
-pub fn griffin_lim(mag: &[f32], frames: usize, len: usize, cfg: StftConfig, gl: GriffinLim) -> Result<Vec<f32>> {
+pub fn griffin_lim(
+    mag: &[f32],
+    frames: usize,
+    len: usize,
+    cfg: StftConfig,
+    gl: GriffinLim,
+) -> Result<Vec<f32>> {
     let s = Stft::new(cfg)?;
     let bins = cfg.bins();
     if mag.len() != bins * frames || frames != cfg.frames(len) {

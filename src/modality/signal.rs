@@ -59,7 +59,10 @@ pub fn read_csv(path: &Path, fs: Option<f64>) -> Result<(Tensor<1>, SignalMeta)>
             continue;
         };
         if fields.len() != names.len() {
-            return Err(bad(n, format!("ragged row: {} values, the header has {} leads", fields.len(), names.len())));
+            return Err(bad(
+                n,
+                format!("ragged row: {} values, the header has {} leads", fields.len(), names.len()),
+            ));
         }
         for (j, f) in fields.iter().enumerate() {
             let v: f32 = f.parse().map_err(|_| bad(n, format!("column {}: '{f}' is not a number", j + 1)))?;
@@ -117,11 +120,18 @@ pub fn write_csv(path: &Path, signal: &Tensor<1>, meta: &SignalMeta) -> Result<(
     if signal.batch() != 1 || signal.channels() != meta.leads.len() {
         return Err(Error::shape(
             "signal::write_csv",
-            format!("tensor {} does not match {} lead names (batch must be 1)", signal.shape_string(), meta.leads.len()),
+            format!(
+                "tensor {} does not match {} lead names (batch must be 1)",
+                signal.shape_string(),
+                meta.leads.len()
+            ),
         ));
     }
     if let Some(name) = meta.leads.iter().find(|n| n.is_empty() || n.contains([',', '\n', '\r'])) {
-        return Err(Error::invalid("lead name", format!("'{name}' (must be non-empty, without commas or newlines)")));
+        return Err(Error::invalid(
+            "lead name",
+            format!("'{name}' (must be non-empty, without commas or newlines)"),
+        ));
     }
     if !(meta.fs.is_finite() && meta.fs > 0.0) {
         return Err(Error::invalid("sampling rate", format!("{} (must be > 0)", meta.fs)));
@@ -220,11 +230,17 @@ fn integrate(p: &EcgParams, amps: &[[f64; 5]]) -> Vec<Vec<f64>> {
                 }
                 [alpha * x - omega * y, alpha * y + omega * x, dz - z]
             };
-            // Start half a beat before the R wave so that every beat in the record is whole.
+            // Start half a beat before the R wave so that every beat in the record is whole, and
+            // run whole beats for at least 5 s first (z relaxes with a 1 s time constant) so that
+            // the start-up transient is not recorded.
             let mut s = [-1.0, 0.0, 0.0];
+            let beats = (5.0 * p.heart_rate / 60.0).ceil();
+            let warmup = (beats * p.fs * 60.0 / p.heart_rate).round() as usize;
             let mut out = Vec::with_capacity(n);
-            for _ in 0..n {
-                out.push(s[2]);
+            for step in 0..warmup + n {
+                if step >= warmup {
+                    out.push(s[2]);
+                }
                 let k1 = deriv(s);
                 let k2 = deriv(add(s, k1, h / 2.0));
                 let k3 = deriv(add(s, k2, h / 2.0));
@@ -273,7 +289,8 @@ pub fn synth_ecg_leads(params: &EcgParams, leads: usize) -> Result<(Tensor<1>, S
     let z = scale_like_first(&integrate(params, &amps));
     let t = z[0].len();
     let tensor = Tensor::from_vec(1, leads, [t], z.concat())?;
-    let meta = SignalMeta { fs: params.fs, leads: LEADS[..leads].iter().map(|(n, _)| n.to_string()).collect() };
+    let meta =
+        SignalMeta { fs: params.fs, leads: LEADS[..leads].iter().map(|(n, _)| n.to_string()).collect() };
     Ok((tensor, meta))
 }
 
@@ -284,12 +301,12 @@ fn scale_like_first(z: &[Vec<f64>]) -> Vec<Vec<f32>> {
     z.iter().map(|zs| zs.iter().map(|&v| ((v - lo) * k - 0.4) as f32).collect()).collect()
 }
 
-/// Indices of R peaks: local maxima above `0.5·max` at least 0.2 s apart (a simple detector used
+/// Indices of R peaks: local maxima above 70% of the range (T waves reach ~45%) at least 0.2 s apart (a simple detector used
 /// by the tests and for checking generated samples).
 pub fn r_peaks(x: &[f32], fs: f64) -> Vec<usize> {
     let max = x.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
     let min = x.iter().cloned().fold(f32::INFINITY, f32::min);
-    let thr = min + 0.5 * (max - min);
+    let thr = min + 0.7 * (max - min);
     let gap = (0.2 * fs) as usize;
     let mut peaks: Vec<usize> = Vec::new();
     for i in 1..x.len().saturating_sub(1) {

@@ -35,7 +35,8 @@ fn is_16(c: ColorType) -> bool {
 
 fn open_image(path: &Path) -> Result<DynamicImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let format = image::guess_format(&bytes).map_err(|e| Error::format(path, format!("not an image: {e}")))?;
+    let format =
+        image::guess_format(&bytes).map_err(|e| Error::format(path, format!("not an image: {e}")))?;
     image::load_from_memory_with_format(&bytes, format)
         .map_err(|e| Error::format(path, format!("cannot decode image: {e}")))
 }
@@ -92,24 +93,37 @@ fn save_png(path: &Path, planes: &[f32], c: usize, h: usize, w: usize, bit_depth
     let q16 = |v: f32| (v.clamp(0.0, 1.0) * 65535.0).round() as u16;
     let (wu, hu) = (w as u32, h as u32);
     let res = match (c, bit_depth == 16) {
-        (1, false) => ImageBuffer::<Luma<u8>, _>::from_raw(wu, hu, planes[..n].iter().map(|&v| q8(v)).collect::<Vec<u8>>())
-            .map(|b| b.save_with_format(path, ImageFormat::Png)),
-        (1, true) => ImageBuffer::<Luma<u16>, _>::from_raw(wu, hu, planes[..n].iter().map(|&v| q16(v)).collect::<Vec<u16>>())
-            .map(|b| b.save_with_format(path, ImageFormat::Png)),
+        (1, false) => ImageBuffer::<Luma<u8>, _>::from_raw(
+            wu,
+            hu,
+            planes[..n].iter().map(|&v| q8(v)).collect::<Vec<u8>>(),
+        )
+        .map(|b| b.save_with_format(path, ImageFormat::Png)),
+        (1, true) => ImageBuffer::<Luma<u16>, _>::from_raw(
+            wu,
+            hu,
+            planes[..n].iter().map(|&v| q16(v)).collect::<Vec<u16>>(),
+        )
+        .map(|b| b.save_with_format(path, ImageFormat::Png)),
         (_, false) => {
             let px: Vec<u8> = (0..n).flat_map(|i| (0..3).map(move |k| q8(planes[k * n + i]))).collect();
-            ImageBuffer::<Rgb<u8>, _>::from_raw(wu, hu, px).map(|b| b.save_with_format(path, ImageFormat::Png))
+            ImageBuffer::<Rgb<u8>, _>::from_raw(wu, hu, px)
+                .map(|b| b.save_with_format(path, ImageFormat::Png))
         }
         (_, true) => {
             let px: Vec<u16> = (0..n).flat_map(|i| (0..3).map(move |k| q16(planes[k * n + i]))).collect();
-            ImageBuffer::<Rgb<u16>, _>::from_raw(wu, hu, px).map(|b| b.save_with_format(path, ImageFormat::Png))
+            ImageBuffer::<Rgb<u16>, _>::from_raw(wu, hu, px)
+                .map(|b| b.save_with_format(path, ImageFormat::Png))
         }
     };
     match res {
         Some(Ok(())) => Ok(()),
         Some(Err(image::ImageError::IoError(e))) => Err(Error::io(path, e)),
         Some(Err(e)) => Err(Error::format(path, format!("writing PNG: {e}"))),
-        None => Err(Error::shape("video: writing frames", format!("{}: buffer does not match {w}×{h}", path.display()))),
+        None => Err(Error::shape(
+            "video: writing frames",
+            format!("{}: buffer does not match {w}×{h}", path.display()),
+        )),
     }
 }
 
@@ -195,7 +209,9 @@ pub fn read_npy(path: &Path) -> Result<Tensor<3>> {
     }
     let (hlen, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => {
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        }
         v => return Err(bad(format!("unsupported .npy version {v}"))),
     };
     let header = bytes
@@ -215,7 +231,8 @@ pub fn read_npy(path: &Path) -> Result<Tensor<3>> {
     let (Some(descr), Some(fortran), Some(shape)) = (descr, fortran, shape) else {
         return Err(bad(format!("malformed .npy header: {}", header.trim())));
     };
-    let shape: Vec<usize> = shape.into_iter().collect::<std::result::Result<_, _>>().map_err(|_| bad("bad shape".into()))?;
+    let shape: Vec<usize> =
+        shape.into_iter().collect::<std::result::Result<_, _>>().map_err(|_| bad("bad shape".into()))?;
     if fortran {
         return Err(bad("Fortran-ordered .npy arrays are not supported".into()));
     }
@@ -228,10 +245,9 @@ pub fn read_npy(path: &Path) -> Result<Tensor<3>> {
         "<f4" if body.len() == 4 * count => {
             body.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
         }
-        "<f8" if body.len() == 8 * count => body
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(std::array::from_fn(|i| b[i])) as f32)
-            .collect(),
+        "<f8" if body.len() == 8 * count => {
+            body.chunks_exact(8).map(|b| f64::from_le_bytes(std::array::from_fn(|i| b[i])) as f32).collect()
+        }
         "|u1" if body.len() == count => body.iter().map(|&b| b as f32 / 255.0).collect(),
         "<f4" | "<f8" | "|u1" => {
             return Err(bad(format!("truncated: {} data bytes for shape {shape:?} of {descr}", body.len())))
@@ -256,7 +272,10 @@ pub fn read_npy(path: &Path) -> Result<Tensor<3>> {
 /// Write a `1 × C × T × H × W` tensor as a `.npy` array shaped (T, H, W, C), dtype `<f4`.
 pub fn write_npy(path: &Path, video: &Tensor<3>) -> Result<()> {
     if video.batch() != 1 {
-        return Err(Error::shape("video::write_npy", format!("batch must be 1, got {}", video.shape_string())));
+        return Err(Error::shape(
+            "video::write_npy",
+            format!("batch must be 1, got {}", video.shape_string()),
+        ));
     }
     super::check_finite(path, video.data())?;
     let [tn, h, w] = video.spatial();

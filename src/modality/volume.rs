@@ -79,7 +79,10 @@ pub fn read_nifti(path: &Path) -> Result<(Tensor<3>, VolumeMeta)> {
 /// scanner-space sform is made.
 pub fn write_nifti(path: &Path, t: &Tensor<3>, meta: &VolumeMeta) -> Result<()> {
     if t.batch() != 1 {
-        return Err(Error::shape("volume::write_nifti", format!("batch must be 1, got {}", t.shape_string())));
+        return Err(Error::shape(
+            "volume::write_nifti",
+            format!("batch must be 1, got {}", t.shape_string()),
+        ));
     }
     super::check_finite(path, t.data())?;
     let [d, h, w] = t.spatial();
@@ -126,17 +129,23 @@ impl H5Path {
     /// Split `s` at the first `:/` that follows a `.h5` or `.hdf5` file name.
     pub(crate) fn split(s: &str) -> Option<(&str, &str)> {
         let lower = s.to_ascii_lowercase();
-        lower.match_indices(":/").map(|(i, _)| i).find(|&i| {
-            let head = &lower[..i];
-            head.ends_with(".h5") || head.ends_with(".hdf5")
-        })
-        .map(|i| (&s[..i], &s[i + 1..]))
+        lower
+            .match_indices(":/")
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let head = &lower[..i];
+                head.ends_with(".h5") || head.ends_with(".hdf5")
+            })
+            .map(|i| (&s[..i], &s[i + 1..]))
     }
 
     /// Parse `file.h5:/group/dataset`; an error if there is no `.h5`/`.hdf5` file followed by `:/`.
     pub fn parse(s: &str) -> Result<H5Path> {
         let Some((file, ds)) = Self::split(s) else {
-            return Err(Error::invalid("HDF5 dataset path", format!("'{s}' (expected file.h5:/group/dataset)")));
+            return Err(Error::invalid(
+                "HDF5 dataset path",
+                format!("'{s}' (expected file.h5:/group/dataset)"),
+            ));
         };
         let dataset = ds.trim_start_matches('/').to_string();
         if dataset.is_empty() || dataset.split('/').any(str::is_empty) {
@@ -202,7 +211,8 @@ pub fn write_hdf5(at: &H5Path, t: &Tensor<3>) -> Result<()> {
         .map_err(|e| Error::invalid("HDF5 dataset", format!("{}:/{}: {e}", path.display(), at.dataset)))?;
     super::write_via_temp(path, |tmp| {
         let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
-        let writer = hdf5_writer::Hdf5Writer::new(std::io::BufWriter::new(file), hdf5_writer::WriteOptions::default());
+        let writer =
+            hdf5_writer::Hdf5Writer::new(std::io::BufWriter::new(file), hdf5_writer::WriteOptions::default());
         let sink = writer.finish(plan).map_err(|e| Error::format(tmp, format!("writing HDF5: {e}")))?;
         let file = sink.into_inner().map_err(|e| Error::io(tmp, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(tmp, e))
