@@ -162,7 +162,7 @@ impl StftConfig {
     }
 
     fn check(&self) -> Result<()> {
-        if self.n_fft < 4 || self.n_fft % 2 != 0 || self.hop == 0 || self.hop > self.n_fft / 2 {
+        if self.n_fft < 4 || !self.n_fft.is_multiple_of(2) || self.hop == 0 || self.hop > self.n_fft / 2 {
             return Err(Error::invalid(
                 "STFT configuration",
                 format!("n_fft {} (even, >= 4), hop {} (1..=n_fft/2)", self.n_fft, self.hop),

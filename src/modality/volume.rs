@@ -176,8 +176,8 @@ pub fn read_hdf5(at: &H5Path) -> Result<(Tensor<3>, VolumeMeta)> {
     };
     let shape = array.shape().to_vec();
     let (c, s) = match shape.as_slice() {
-        &[d, h, w] => (1, [d, h, w]),
-        &[c, d, h, w] => (c, [d, h, w]),
+        [d, h, w] => (1, [*d, *h, *w]),
+        [c, d, h, w] => (*c, [*d, *h, *w]),
         _ => {
             return Err(Error::format(
                 path,
