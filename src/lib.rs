@@ -9,6 +9,7 @@ pub mod error;
 pub mod extractors;
 pub mod io;
 pub mod losses;
+pub mod modality;
 pub mod nn;
 pub mod optim;
 pub mod profile;

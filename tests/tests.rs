@@ -6,6 +6,7 @@ mod engine;
 mod fixtures;
 mod gradcheck;
 mod io;
+mod modality;
 mod ops_activation;
 mod ops_conv_fixture;
 mod ops_gram;

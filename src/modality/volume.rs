@@ -1,0 +1,335 @@
+//! Volumes (CT, MRI): NIfTI and HDF5 in and out, intensity windowing, and a 3D Shepp–Logan phantom.
+//!
+//! # Axis order
+//! A NIfTI volume is stored x-fastest (Fortran order): voxel `(i, j, k, t)` of a volume with
+//! `dim = [nx, ny, nz, nt]` is at offset `i + nx·(j + ny·(k + nz·t))`. It becomes the tensor
+//! `1 × C × D × H × W = 1 × nt × nz × ny × nx`, element `(c, z, y, x) = (t, k, j, i)`. In row-major
+//! order that is the same offset, so the data keep their file order and no axis is flipped:
+//! orientation stays in the header's affine (sform/qform), which is written back unchanged.
+//! A 4th NIfTI dimension becomes the channels. HDF5 datasets are C-ordered and read as
+//! `D × H × W` (one channel) or `C × D × H × W`, the numpy/h5py convention.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+use nifti::writer::WriterOptions;
+use nifti::{IntoNdArray, NiftiObject, NiftiVolume, ReaderOptions};
+
+pub use nifti::NiftiHeader;
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// What a volume file carries besides its voxels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VolumeMeta {
+    /// Voxel size along (x, y, z), i.e. along (W, H, D), in the header's units (usually mm).
+    pub spacing: [f32; 3],
+    /// The full NIfTI header of a NIfTI input (affine, pixdim, units, description, …), reused for
+    /// the output; `None` for HDF5 inputs and generated volumes.
+    pub nifti: Option<Box<NiftiHeader>>,
+}
+
+impl VolumeMeta {
+    /// Metadata for a volume with the given voxel spacing and no header.
+    pub fn with_spacing(spacing: [f32; 3]) -> Self {
+        VolumeMeta { spacing, nifti: None }
+    }
+}
+
+fn nifti_error(path: &Path, e: nifti::NiftiError) -> Error {
+    match e {
+        nifti::NiftiError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::format(path, "truncated NIfTI file: the data end before the header says")
+        }
+        nifti::NiftiError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => Error::io(path, e),
+        nifti::NiftiError::Io(e) => Error::format(path, format!("not a readable NIfTI file: {e}")),
+        other => Error::format(path, format!("not a readable NIfTI file: {other}")),
+    }
+}
+
+/// Read a `.nii` or `.nii.gz` volume (3D, or 4D with the 4th axis as channels) as a
+/// `1 × C × D × H × W` tensor of f32 (the header's scl_slope/scl_inter applied), with its header.
+pub fn read_nifti(path: &Path) -> Result<(Tensor<3>, VolumeMeta)> {
+    if !path.exists() {
+        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+    }
+    let obj = ReaderOptions::new().read_file(path).map_err(|e| nifti_error(path, e))?;
+    let header = obj.header().clone();
+    let dims: Vec<usize> = obj.volume().dim().iter().map(|&d| d as usize).collect();
+    if !(3..=4).contains(&dims.len()) {
+        return Err(Error::format(path, format!("{}-D volume {dims:?}: expected 3-D or 4-D", dims.len())));
+    }
+    let array = obj.into_volume().into_ndarray::<f32>().map_err(|e| nifti_error(path, e))?;
+    // The array is indexed (x, y, z[, t]); reversing the axes gives (t, z, y, x), whose logical
+    // (row-major) order is the tensor's.
+    let data: Vec<f32> = array.reversed_axes().iter().copied().collect();
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(Error::format(path, format!("voxel {i} is not finite ({})", data[i])));
+    }
+    let c = dims.get(3).copied().unwrap_or(1);
+    let t = Tensor::from_vec(1, c, [dims[2], dims[1], dims[0]], data)?;
+    let p = header.pixdim;
+    Ok((t, VolumeMeta { spacing: [p[1], p[2], p[3]], nifti: Some(Box::new(header)) }))
+}
+
+/// Write a `1 × C × D × H × W` tensor as `.nii` or `.nii.gz` (from the extension), float32.
+/// With a header in `meta` every field but the dimensions, data type and scaling is kept (affine,
+/// pixdim, units, description); without one, a header with `meta.spacing` (mm) and a diagonal
+/// scanner-space sform is made.
+pub fn write_nifti(path: &Path, t: &Tensor<3>, meta: &VolumeMeta) -> Result<()> {
+    if t.batch() != 1 {
+        return Err(Error::shape(
+            "volume::write_nifti",
+            format!("batch must be 1, got {}", t.shape_string()),
+        ));
+    }
+    super::check_finite(path, t.data())?;
+    let [d, h, w] = t.spatial();
+    let c = t.channels();
+    let shape: Vec<usize> = if c == 1 { vec![d, h, w] } else { vec![c, d, h, w] };
+    let array = ArrayD::from_shape_vec(IxDyn(&shape), t.data().to_vec())
+        .map_err(|e| Error::shape("volume::write_nifti", e.to_string()))?
+        .reversed_axes();
+    let header = match &meta.nifti {
+        Some(h) => (**h).clone(),
+        None => default_header(meta.spacing),
+    };
+    super::write_via_temp(path, |tmp| {
+        WriterOptions::new(tmp).reference_header(&header).write_nifti(&array).map_err(|e| match e {
+            nifti::NiftiError::Io(e) => Error::io(tmp, e),
+            other => Error::format(tmp, format!("writing NIfTI: {other}")),
+        })
+    })
+}
+
+fn default_header(spacing: [f32; 3]) -> NiftiHeader {
+    let [sx, sy, sz] = spacing;
+    NiftiHeader {
+        pixdim: [1.0, sx, sy, sz, 1.0, 1.0, 1.0, 1.0],
+        xyzt_units: 2, // millimetres
+        sform_code: 1, // scanner anatomical
+        srow_x: [sx, 0.0, 0.0, 0.0],
+        srow_y: [0.0, sy, 0.0, 0.0],
+        srow_z: [0.0, 0.0, sz, 0.0],
+        ..NiftiHeader::default()
+    }
+}
+
+/// An HDF5 dataset address: `file.h5:/group/dataset`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct H5Path {
+    /// The HDF5 file.
+    pub file: PathBuf,
+    /// The dataset path inside it, without the leading `/` (e.g. `group/dataset`).
+    pub dataset: String,
+}
+
+impl H5Path {
+    /// Split `s` at the first `:/` that follows a `.h5` or `.hdf5` file name.
+    pub(crate) fn split(s: &str) -> Option<(&str, &str)> {
+        let lower = s.to_ascii_lowercase();
+        lower
+            .match_indices(":/")
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let head = &lower[..i];
+                head.ends_with(".h5") || head.ends_with(".hdf5")
+            })
+            .map(|i| (&s[..i], &s[i + 1..]))
+    }
+
+    /// Parse `file.h5:/group/dataset`; an error if there is no `.h5`/`.hdf5` file followed by `:/`.
+    pub fn parse(s: &str) -> Result<H5Path> {
+        let Some((file, ds)) = Self::split(s) else {
+            return Err(Error::invalid(
+                "HDF5 dataset path",
+                format!("'{s}' (expected file.h5:/group/dataset)"),
+            ));
+        };
+        let dataset = ds.trim_start_matches('/').to_string();
+        if dataset.is_empty() || dataset.split('/').any(str::is_empty) {
+            return Err(Error::invalid("HDF5 dataset path", format!("'{s}': empty dataset name")));
+        }
+        Ok(H5Path { file: PathBuf::from(file), dataset })
+    }
+}
+
+/// Read an HDF5 dataset of shape `D × H × W` or `C × D × H × W` (f32, or f64 converted) as a
+/// `1 × C × D × H × W` tensor. Spacing is not stored in HDF5 here and is reported as 1.
+pub fn read_hdf5(at: &H5Path) -> Result<(Tensor<3>, VolumeMeta)> {
+    let path = at.file.as_path();
+    if !path.exists() {
+        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+    }
+    let file = hdf5_reader::Hdf5File::open(path)
+        .map_err(|e| Error::format(path, format!("not a readable HDF5 file: {e}")))?;
+    let ds = file
+        .dataset(&at.dataset)
+        .map_err(|e| Error::format(path, format!("dataset '/{}': {e}", at.dataset)))?;
+    let array: ArrayD<f32> = match ds.read_array::<f32>() {
+        Ok(a) => a,
+        Err(e32) => match ds.read_array::<f64>() {
+            Ok(a) => a.mapv(|v| v as f32),
+            Err(_) => return Err(Error::format(path, format!("dataset '/{}': {e32}", at.dataset))),
+        },
+    };
+    let shape = array.shape().to_vec();
+    let (c, s) = match shape.as_slice() {
+        [d, h, w] => (1, [*d, *h, *w]),
+        [c, d, h, w] => (*c, [*d, *h, *w]),
+        _ => {
+            return Err(Error::format(
+                path,
+                format!("dataset '/{}' has shape {shape:?}: expected D×H×W or C×D×H×W", at.dataset),
+            ))
+        }
+    };
+    let data: Vec<f32> = array.iter().copied().collect();
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(Error::format(path, format!("dataset '/{}': value {i} is not finite", at.dataset)));
+    }
+    Ok((Tensor::from_vec(1, c, s, data)?, VolumeMeta::with_spacing([1.0; 3])))
+}
+
+/// Write a `1 × C × D × H × W` tensor as a float32 HDF5 dataset (`D × H × W` when C = 1, else
+/// `C × D × H × W`). The file is created anew: hdf5-writer cannot add to an existing file.
+pub fn write_hdf5(at: &H5Path, t: &Tensor<3>) -> Result<()> {
+    let path = at.file.as_path();
+    if t.batch() != 1 {
+        return Err(Error::shape("volume::write_hdf5", format!("batch must be 1, got {}", t.shape_string())));
+    }
+    super::check_finite(path, t.data())?;
+    let [d, h, w] = t.spatial();
+    let shape: Vec<u64> = if t.channels() == 1 {
+        vec![d as u64, h as u64, w as u64]
+    } else {
+        vec![t.channels() as u64, d as u64, h as u64, w as u64]
+    };
+    let plan = hdf5_writer::DatasetBuilder::typed_data(at.dataset.clone(), shape, t.data())
+        .and_then(|ds| hdf5_writer::Hdf5Builder::new().dataset(ds).into_plan())
+        .map_err(|e| Error::invalid("HDF5 dataset", format!("{}:/{}: {e}", path.display(), at.dataset)))?;
+    super::write_via_temp(path, |tmp| {
+        let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+        let writer =
+            hdf5_writer::Hdf5Writer::new(std::io::BufWriter::new(file), hdf5_writer::WriteOptions::default());
+        let sink = writer.finish(plan).map_err(|e| Error::format(tmp, format!("writing HDF5: {e}")))?;
+        let file = sink.into_inner().map_err(|e| Error::io(tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(tmp, e))
+    })
+}
+
+/// An intensity window `[lo, hi] → [0, 1]`, e.g. Hounsfield units `[-1000, 400]` for CT.
+///
+/// [`apply`](Self::apply) is affine and [`invert`](Self::invert) is its exact inverse (up to f32
+/// rounding); values outside the window map outside [0, 1] rather than being clipped, so nothing
+/// is lost. Clip after applying where a bounded range matters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IntensityWindow {
+    /// The value mapped to 0.
+    pub lo: f32,
+    /// The value mapped to 1.
+    pub hi: f32,
+}
+
+impl IntensityWindow {
+    /// The CT window `[-1000, 400]` HU (air to dense soft tissue).
+    pub const CT: IntensityWindow = IntensityWindow { lo: -1000.0, hi: 400.0 };
+
+    /// A window from `lo` to `hi` (`lo < hi`, both finite).
+    pub fn new(lo: f32, hi: f32) -> Result<Self> {
+        if lo.is_finite() && hi.is_finite() && lo < hi {
+            Ok(IntensityWindow { lo, hi })
+        } else {
+            Err(Error::invalid("intensity window", format!("[{lo}, {hi}] (need lo < hi)")))
+        }
+    }
+
+    /// `(v − lo) / (hi − lo)`, computed in f64.
+    pub fn apply<const N: usize>(&self, t: &Tensor<N>) -> Tensor<N> {
+        let (lo, span) = (self.lo as f64, self.hi as f64 - self.lo as f64);
+        t.map(|v| ((v as f64 - lo) / span) as f32)
+    }
+
+    /// `lo + u · (hi − lo)`, the inverse of [`apply`](Self::apply).
+    pub fn invert<const N: usize>(&self, t: &Tensor<N>) -> Tensor<N> {
+        let (lo, span) = (self.lo as f64, self.hi as f64 - self.lo as f64);
+        t.map(|u| (lo + u as f64 * span) as f32)
+    }
+}
+
+/// Which set of 3D Shepp–Logan ellipsoids to draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phantom {
+    /// Kak & Slaney's 3D Shepp–Logan intensities (skull 2.0, brain 1.02 at the centre).
+    SheppLogan,
+    /// Toft's modified, higher-contrast intensities (skull 1.0, brain 0.2 at the centre).
+    ModifiedSheppLogan,
+}
+
+/// Ellipsoids: [A (Kak–Slaney), A (Toft), a, b, c, x0, y0, z0, φ, θ, ψ (degrees)], as tabulated by
+/// Kak & Slaney and used by Schabel's `phantom3d`.
+#[rustfmt::skip]
+const ELLIPSOIDS: [[f64; 11]; 10] = [
+    [ 2.00,  1.0, 0.6900, 0.920, 0.810,  0.00,  0.0000,  0.00,   0.0, 0.0,  0.0],
+    [-0.98, -0.8, 0.6624, 0.874, 0.780,  0.00, -0.0184,  0.00,   0.0, 0.0,  0.0],
+    [-0.02, -0.2, 0.1100, 0.310, 0.220,  0.22,  0.0000,  0.00, -18.0, 0.0, 10.0],
+    [-0.02, -0.2, 0.1600, 0.410, 0.280, -0.22,  0.0000,  0.00,  18.0, 0.0, 10.0],
+    [ 0.01,  0.1, 0.2100, 0.250, 0.410,  0.00,  0.3500, -0.15,   0.0, 0.0,  0.0],
+    [ 0.01,  0.1, 0.0460, 0.046, 0.050,  0.00,  0.1000,  0.25,   0.0, 0.0,  0.0],
+    [ 0.01,  0.1, 0.0460, 0.046, 0.050,  0.00, -0.1000,  0.25,   0.0, 0.0,  0.0],
+    [ 0.01,  0.1, 0.0460, 0.023, 0.050, -0.08, -0.6050,  0.00,   0.0, 0.0,  0.0],
+    [ 0.01,  0.1, 0.0230, 0.023, 0.020,  0.00, -0.6060,  0.00,   0.0, 0.0,  0.0],
+    [ 0.01,  0.1, 0.0230, 0.046, 0.020,  0.06, -0.6050,  0.00,   0.0, 0.0,  0.0],
+];
+
+/// A 3D Shepp–Logan phantom of `[D, H, W]` voxels as a `1 × 1 × D × H × W` tensor.
+///
+/// Coordinates span [-1, 1] on every axis through voxel centres: x along W (left to right),
+/// y along H with y = +1 at row 0 (image convention, up is up), z along D. With odd sizes the
+/// middle voxel is the origin. Intensities of overlapping ellipsoids add.
+pub fn shepp_logan_3d(size: [usize; 3], kind: Phantom) -> Result<Tensor<3>> {
+    if size.contains(&0) {
+        return Err(Error::invalid("phantom size", format!("{size:?} (all > 0)")));
+    }
+    let [d, h, w] = size;
+    let coord = |i: usize, n: usize| if n == 1 { 0.0 } else { -1.0 + 2.0 * i as f64 / (n - 1) as f64 };
+    let rotations: Vec<[[f64; 3]; 3]> = ELLIPSOIDS.iter().map(|e| euler(e[8], e[9], e[10])).collect();
+    let col = if kind == Phantom::SheppLogan { 0 } else { 1 };
+    let mut t = Tensor::zeros(1, 1, size);
+    let out = t.data_mut();
+    for k in 0..d {
+        let z = coord(k, d);
+        for j in 0..h {
+            let y = -coord(j, h);
+            for i in 0..w {
+                let x = coord(i, w);
+                let mut v = 0.0;
+                for (e, r) in ELLIPSOIDS.iter().zip(&rotations) {
+                    let p = [
+                        r[0][0] * x + r[0][1] * y + r[0][2] * z - e[5],
+                        r[1][0] * x + r[1][1] * y + r[1][2] * z - e[6],
+                        r[2][0] * x + r[2][1] * y + r[2][2] * z - e[7],
+                    ];
+                    if (p[0] / e[2]).powi(2) + (p[1] / e[3]).powi(2) + (p[2] / e[4]).powi(2) <= 1.0 {
+                        v += e[col];
+                    }
+                }
+                out[(k * h + j) * w + i] = v as f32;
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// The z-x-z Euler rotation of `phantom3d` (angles in degrees).
+fn euler(phi: f64, theta: f64, psi: f64) -> [[f64; 3]; 3] {
+    let (sp, cp) = phi.to_radians().sin_cos();
+    let (st, ct) = theta.to_radians().sin_cos();
+    let (ss, cs) = psi.to_radians().sin_cos();
+    [
+        [cs * cp - ct * sp * ss, cs * sp + ct * cp * ss, ss * st],
+        [-ss * cp - ct * sp * cs, -ss * sp + ct * cp * cs, cs * st],
+        [st * sp, -st * cp, ct],
+    ]
+}
