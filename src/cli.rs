@@ -31,8 +31,9 @@ pub enum Command {
 /// Options shared by every command that builds an extractor.
 #[derive(Args, Debug, Clone)]
 pub struct ExtractorArgs {
-    /// Feature extractor: random-bank, random-vgg or spectral.
-    #[arg(long, default_value = "random-bank")]
+    /// Feature extractor: auto (spectral for audio, random-bank otherwise), random-bank, random-vgg,
+    /// spectral, vgg16 or vgg19.
+    #[arg(long, default_value = "auto")]
     pub extractor: String,
     /// Pooling between VGG blocks: max or avg.
     #[arg(long, default_value = "max")]
@@ -58,17 +59,49 @@ pub struct ExtractorArgs {
     /// HDF5 weights for pretrained extractors (vgg16, vgg19).
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// Sampling rate in Hz of CSV signals without a `# fs=` line.
+    #[arg(long)]
+    pub fs: Option<f64>,
+    /// STFT length for audio (n_fft/2 + 1 frequency bins).
+    #[arg(long, default_value_t = 2048)]
+    pub n_fft: usize,
+    /// STFT hop for audio.
+    #[arg(long, default_value_t = 512)]
+    pub hop: usize,
+    /// Griffin–Lim iterations when writing audio.
+    #[arg(long, default_value_t = 100)]
+    pub griffin_lim: usize,
 }
 
 impl ExtractorArgs {
-    /// The extractor these options name.
-    pub fn spec(&self) -> anyhow::Result<ndstyle::extractors::ExtractorSpec> {
+    /// The extractor these options name, `auto` resolved for the input at `path`.
+    pub fn spec(&self, path: &std::path::Path) -> anyhow::Result<ndstyle::extractors::ExtractorSpec> {
+        let name = match self.extractor.as_str() {
+            "auto" => match ndstyle::data::kind_of(path)? {
+                Some(ndstyle::modality::Kind::Audio) => "spectral",
+                _ => "random-bank",
+            },
+            other => other,
+        };
         Ok(ndstyle::extractors::ExtractorSpec {
-            name: self.extractor.clone(),
+            name: name.to_string(),
             pooling: self.pooling.parse()?,
             seed: self.seed,
             weights: self.weights.clone(),
         })
+    }
+}
+
+impl ExtractorArgs {
+    /// How inputs are read.
+    pub fn load_options(&self) -> ndstyle::data::LoadOptions {
+        use ndstyle::modality::audio::{GriffinLim, StftConfig};
+        ndstyle::data::LoadOptions {
+            max_side: self.max_side,
+            fs: self.fs,
+            stft: StftConfig { n_fft: self.n_fft, hop: self.hop },
+            griffin_lim: GriffinLim { iterations: self.griffin_lim, ..GriffinLim::default() },
+        }
     }
 }
 

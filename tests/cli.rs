@@ -114,7 +114,7 @@ fn bad_inputs_give_one_line_errors_and_write_nothing() {
     let missing = dir.path().join("missing.npy");
     assert_one_line_error(&run(&missing, &good), &["missing.npy"]);
     assert_one_line_error(&run(&empty, &good), &["empty.npy"]);
-    assert_one_line_error(&run(&text, &good), &["notes.txt", "not supported"]);
+    assert_one_line_error(&run(&text, &good), &["notes.txt", "not a supported input"]);
     assert_one_line_error(&run(&good, &three), &["three.npy", "3 channels"]);
     let nan = dir.path().join("nan.npy");
     ndstyle::io::npy::write_npy(&nan, &[2, 16], &[f32::NAN; 32]).unwrap_or(());

@@ -28,8 +28,8 @@ pub fn run(a: &DistanceArgs) -> anyhow::Result<()> {
 }
 
 fn run_rank<const N: usize>(a: &DistanceArgs) -> anyhow::Result<()> {
-    let (x, _) = data::load::<N>(&a.a, a.ext.max_side)?;
-    let (y, _) = data::load::<N>(&a.b, a.ext.max_side)?;
+    let (x, _) = data::load_with::<N>(&a.a, &a.ext.load_options())?;
+    let (y, _) = data::load_with::<N>(&a.b, &a.ext.load_options())?;
     if x.channels() != y.channels() {
         anyhow::bail!(
             "{} has {} channels but {} has {}",
@@ -39,7 +39,7 @@ fn run_rank<const N: usize>(a: &DistanceArgs) -> anyhow::Result<()> {
             y.channels()
         );
     }
-    let ext = extractors::build::<N>(&a.ext.spec()?, x.channels())?;
+    let ext = extractors::build::<N>(&a.ext.spec(&a.a)?, x.channels())?;
     let content_layers = a.ext.content_layers.clone().unwrap_or(ext.content_layers.clone());
     let style_layers = match &a.ext.style_layers {
         Some(l) => parse_style_layers(l)?,

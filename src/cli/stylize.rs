@@ -98,10 +98,10 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
         bail!("--style-weight given {} times for {} styles", a.style_weight.len(), a.style.len());
     }
     let settings = settings(a)?;
-    let (content, source) = data::load::<N>(&a.content, a.ext.max_side)?;
+    let (content, source) = data::load_with::<N>(&a.content, &a.ext.load_options())?;
     let mut styles = Vec::new();
     for (i, s) in a.style.iter().enumerate() {
-        let (t, _) = data::load::<N>(s, a.ext.max_side)?;
+        let (t, _) = data::load_with::<N>(s, &a.ext.load_options())?;
         if t.channels() != content.channels() {
             bail!(
                 "{}: {} channels, but the content {} has {}",
@@ -114,7 +114,7 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
         styles.push((t, a.style_weight.get(i).copied().unwrap_or(1.0)));
     }
     let init = match &a.init_file {
-        Some(p) => Some(data::load::<N>(p, a.ext.max_side)?.0),
+        Some(p) => Some(data::load_with::<N>(p, &a.ext.load_options())?.0),
         None => None,
     };
     let inputs = Inputs { content, styles, init };
@@ -145,7 +145,7 @@ fn settings(a: &StylizeArgs) -> anyhow::Result<Settings> {
         bail!("--init file needs --init-file PATH");
     }
     let s = Settings {
-        extractor: a.ext.spec()?,
+        extractor: a.ext.spec(&a.content)?,
         content_layers: a.ext.content_layers.clone(),
         style_layers: a.ext.style_layers.as_deref().map(parse_style_layers).transpose()?,
         weights: Weights { content: a.alpha, style: a.beta, tv: a.tv, norm: a.ext.norm.parse()? },

@@ -4,12 +4,12 @@
 //! sees it as depth. Pixel values are scaled to [0, 1] (8-bit by 255, 16-bit by 65535). Frames
 //! whose first image is grey give C = 1, otherwise C = 3 (RGB; alpha is dropped).
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use image::{ColorType, DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb};
 
 use crate::error::{Error, Result};
+use crate::io::npy::Layout;
 use crate::tensor::Tensor;
 
 /// What a frame folder or image carries besides its pixels.
@@ -198,75 +198,16 @@ pub fn write_frames(dir: &Path, video: &Tensor<3>, meta: FrameMeta) -> Result<()
     Ok(())
 }
 
-/// Read a `.npy` array shaped (T, H, W, C), dtype `<f4`, `<f8` or `|u1` (scaled by 1/255), C order,
-/// as a `1 × C × T × H × W` tensor.
+/// Read a `.npy` array shaped (T, H, W, C) as a `1 × C × T × H × W` tensor (through [`crate::io::npy`]).
 pub fn read_npy(path: &Path) -> Result<Tensor<3>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| Error::io(path, e))?;
-    let bad = |d: String| Error::format(path, d);
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("not a .npy file (bad magic)".into()));
+    let arr = crate::io::npy::read_npy(path)?;
+    if arr.shape.len() != 4 {
+        return Err(Error::format(
+            path,
+            format!("a video array must be shaped (T, H, W, C), got {}", arr.shape_string()),
+        ));
     }
-    let (hlen, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => {
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
-        }
-        v => return Err(bad(format!("unsupported .npy version {v}"))),
-    };
-    let header = bytes
-        .get(start..start + hlen)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or_else(|| bad("truncated or non-text .npy header".into()))?;
-    let field = |key: &str| -> Option<&str> {
-        let i = header.find(&format!("'{key}'"))? + key.len() + 2;
-        let rest = header[i..].trim_start().strip_prefix(':')?.trim_start();
-        Some(rest)
-    };
-    let descr = field("descr").and_then(|r| r.strip_prefix('\'')).and_then(|r| r.split('\'').next());
-    let fortran = field("fortran_order").map(|r| r.starts_with("True"));
-    let shape = field("shape").and_then(|r| r.strip_prefix('(')).and_then(|r| r.split(')').next()).map(|s| {
-        s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| x.parse::<usize>()).collect::<Vec<_>>()
-    });
-    let (Some(descr), Some(fortran), Some(shape)) = (descr, fortran, shape) else {
-        return Err(bad(format!("malformed .npy header: {}", header.trim())));
-    };
-    let shape: Vec<usize> =
-        shape.into_iter().collect::<std::result::Result<_, _>>().map_err(|_| bad("bad shape".into()))?;
-    if fortran {
-        return Err(bad("Fortran-ordered .npy arrays are not supported".into()));
-    }
-    let &[tn, h, w, c] = shape.as_slice() else {
-        return Err(bad(format!("shape {shape:?}: a video .npy must be (T, H, W, C)")));
-    };
-    let count = tn * h * w * c;
-    let body = &bytes[start + hlen..];
-    let values: Vec<f32> = match descr {
-        "<f4" if body.len() == 4 * count => {
-            body.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
-        }
-        "<f8" if body.len() == 8 * count => {
-            body.chunks_exact(8).map(|b| f64::from_le_bytes(std::array::from_fn(|i| b[i])) as f32).collect()
-        }
-        "|u1" if body.len() == count => body.iter().map(|&b| b as f32 / 255.0).collect(),
-        "<f4" | "<f8" | "|u1" => {
-            return Err(bad(format!("truncated: {} data bytes for shape {shape:?} of {descr}", body.len())))
-        }
-        other => return Err(bad(format!("unsupported dtype '{other}' (use <f4, <f8 or |u1)"))),
-    };
-    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return Err(bad(format!("value {i} is not finite")));
-    }
-    let n = h * w;
-    let mut data = vec![0.0f32; count];
-    for t in 0..tn {
-        for p in 0..n {
-            for ch in 0..c {
-                data[(ch * tn + t) * n + p] = values[(t * n + p) * c + ch];
-            }
-        }
-    }
-    Tensor::from_vec(1, c, [tn, h, w], data)
+    crate::io::npy::to_tensor::<3>(arr, Layout::ChannelsLast, path)
 }
 
 /// Write a `1 × C × T × H × W` tensor as a `.npy` array shaped (T, H, W, C), dtype `<f4`.
@@ -278,28 +219,8 @@ pub fn write_npy(path: &Path, video: &Tensor<3>) -> Result<()> {
         ));
     }
     super::check_finite(path, video.data())?;
-    let [tn, h, w] = video.spatial();
-    let (c, n) = (video.channels(), h * w);
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({tn}, {h}, {w}, {c}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + 4 * video.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for t in 0..tn {
-        for p in 0..n {
-            for ch in 0..c {
-                out.extend_from_slice(&video.channel(0, ch)[t * n + p].to_le_bytes());
-            }
-        }
-    }
-    super::write_via_temp(path, |tmp| {
-        let mut f = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
-        f.write_all(&out).and_then(|_| f.sync_all()).map_err(|e| Error::io(tmp, e))
-    })
+    let arr = crate::io::npy::from_tensor(video, Layout::ChannelsLast);
+    crate::io::npy::write_npy(path, &arr.shape[1..], &arr.data)
 }
 
 /// A synthetic RGB clip of `frames` frames of `h × w`: a white disc of radius `h/5` moving left

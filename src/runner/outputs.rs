@@ -16,7 +16,7 @@ pub fn sibling(out: &Path, suffix: &str) -> PathBuf {
 
 /// The result, the losses table and its plot.
 pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source) -> Result<()> {
-    data::save(out, &o.result, source)?;
+    data::save(out, &o.result, &source)?;
     let csv = sibling(out, "losses.csv");
     let mut log = LossLogWriter::create(&csv, &o.style_layers)?;
     for row in &o.log {
