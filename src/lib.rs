@@ -14,6 +14,7 @@ pub mod optim;
 pub mod rng;
 pub mod runner;
 pub mod tensor;
+pub mod visualize;
 pub mod weights;
 
 pub use error::{Error, Result};
