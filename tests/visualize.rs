@@ -190,7 +190,7 @@ fn check_rf<const N: usize>(seed: u64, layers: usize, max_k: usize) -> bool {
         std::array::from_fn(|d| rough.size[d] + rough.start[d].unsigned_abs() + 2 * rough.stride[d] + rng.below(3));
     let Ok(rf) = receptive_field_at(&net, &layer, size) else { return false };
     let x = Tensor::<N>::uniform(1, 1, size, 0.5, 1.0, seed);
-    let Ok(fwd) = net.forward(&x, &[&layer]) else { return false };
+    let Ok(fwd) = net.forward(&x, &[layer.as_str()]) else { return false };
     let out = fwd.get(net.index_of(&layer).unwrap()).unwrap().spatial();
     // A unit whose whole field lies inside the input: the measured support spans it exactly.
     let inside = (0..out.iter().product()).map(|f| unravel(f, &out)).find(|&o| {
@@ -217,14 +217,17 @@ fn check_rf<const N: usize>(seed: u64, layers: usize, max_k: usize) -> bool {
 #[test]
 fn visualize_receptive_fields_match_brute_force() {
     let mut checked = [0; 3];
-    for seed in 0..40 {
-        checked[0] += check_rf::<1>(seed, 4, 3) as usize;
-        checked[1] += check_rf::<2>(1000 + seed, 3, 3) as usize;
+    for seed in 0..100 {
+        checked[0] += check_rf::<1>(seed, 5, 3) as usize;
+        if seed < 40 {
+            checked[1] += check_rf::<2>(1000 + seed, 4, 3) as usize;
+        }
         if seed < 12 {
-            checked[2] += check_rf::<3>(2000 + seed, 2, 2) as usize;
+            checked[2] += check_rf::<3>(2000 + seed, 3, 2) as usize;
         }
     }
-    assert!(checked[0] >= 20 && checked[1] >= 20 && checked[2] >= 6, "cases checked: {checked:?}");
+    eprintln!("rf cases checked: {checked:?}");
+    assert!(checked[0] >= 50 && checked[1] >= 20 && checked[2] >= 6, "cases checked: {checked:?}");
 }
 
 #[test]

@@ -71,6 +71,8 @@ fn run_rank<const N: usize>(a: &VisualizeArgs, files: &[PathBuf]) -> anyhow::Res
     anyhow::ensure!(a.top >= 1, "--top must be at least 1");
     anyhow::ensure!(a.cell >= 4, "--cell must be at least 4 pixels");
     let (x, _) = data::load::<N>(&files[0], a.max_side)?;
+    // `..default()` keeps this literal valid when the spec gains fields.
+    #[allow(clippy::needless_update)]
     let spec = ExtractorSpec {
         name: a.extractor.clone(),
         pooling: a.pooling.parse()?,
