@@ -10,7 +10,8 @@ use ndstyle::rng::Rng;
 use ndstyle::tensor::geometry::unravel;
 use ndstyle::tensor::{Padding, Tensor, Window};
 use ndstyle::visualize::{
-    self, receptive_field, receptive_field_at, render_grid, Parallel, RenderOptions, Scale, ScanOptions, Units,
+    self, receptive_field, receptive_field_at, render_grid, Parallel, RenderOptions, Scale, ScanOptions,
+    Units,
 };
 
 /// One conv whose only filter is `pattern` (a matched filter), then ReLU.
@@ -53,7 +54,12 @@ fn sign_pattern<const N: usize>(k: [usize; N], seed: u64) -> Tensor<N> {
     Tensor::from_vec(1, 1, k, v).unwrap()
 }
 
-fn check_planted<const N: usize>(size: [usize; N], pattern: Tensor<N>, places: &[(usize, [usize; N])], files: usize) {
+fn check_planted<const N: usize>(
+    size: [usize; N],
+    pattern: Tensor<N>,
+    places: &[(usize, [usize; N])],
+    files: usize,
+) {
     let dir = tempfile::tempdir().unwrap();
     let paths = planted(dir.path(), files, size, &pattern, places);
     let net = matched_filter(&pattern);
@@ -72,7 +78,8 @@ fn check_planted<const N: usize>(size: [usize; N], pattern: Tensor<N>, places: &
             ..ScanOptions::default()
         };
         let top = visualize::scan(&net, "relu", &paths, &opts).unwrap();
-        let mut found: Vec<(usize, [usize; N])> = top.records[0].iter().map(|r| (r.file, r.position)).collect();
+        let mut found: Vec<(usize, [usize; N])> =
+            top.records[0].iter().map(|r| (r.file, r.position)).collect();
         let mut want = places.to_vec();
         found.sort();
         want.sort();
@@ -144,8 +151,10 @@ fn random_stack<const N: usize>(rng: &mut Rng, layers: usize, max_k: usize) -> N
                 let co = 1 + rng.below(2);
                 let n = co * c * kernel.iter().product::<usize>();
                 let w = (0..n).map(|_| rng.uniform_in(0.1, 1.0)).collect();
-                let window = Window { kernel, stride, padding, dilation: if i % 2 == 0 { dilation } else { [1; N] } };
-                let conv = Conv { weight: Tensor::from_vec(co, c, kernel, w).unwrap(), bias: vec![0.1; co], window };
+                let window =
+                    Window { kernel, stride, padding, dilation: if i % 2 == 0 { dilation } else { [1; N] } };
+                let conv =
+                    Conv { weight: Tensor::from_vec(co, c, kernel, w).unwrap(), bias: vec![0.1; co], window };
                 c = co;
                 Op::Conv(conv)
             }
@@ -164,7 +173,12 @@ fn random_stack<const N: usize>(rng: &mut Rng, layers: usize, max_k: usize) -> N
 }
 
 /// The input positions whose change alters unit `o` of channel 0 at `layer`.
-fn measured_support<const N: usize>(net: &Network<N>, layer: &str, x: &Tensor<N>, o: [usize; N]) -> Vec<[usize; N]> {
+fn measured_support<const N: usize>(
+    net: &Network<N>,
+    layer: &str,
+    x: &Tensor<N>,
+    o: [usize; N],
+) -> Vec<[usize; N]> {
     let idx = net.index_of(layer).unwrap();
     let value = |x: &Tensor<N>| net.forward(x, &[layer]).unwrap().get(idx).unwrap().at(0, 0, o);
     let base = value(x);
@@ -186,8 +200,9 @@ fn check_rf<const N: usize>(seed: u64, layers: usize, max_k: usize) -> bool {
     let net = random_stack::<N>(&mut rng, layers, max_k);
     let layer = net.layer_names().last().unwrap().to_string();
     let rough = receptive_field(&net, &layer).unwrap();
-    let size: [usize; N] =
-        std::array::from_fn(|d| rough.size[d] + rough.start[d].unsigned_abs() + 2 * rough.stride[d] + rng.below(3));
+    let size: [usize; N] = std::array::from_fn(|d| {
+        rough.size[d] + rough.start[d].unsigned_abs() + 2 * rough.stride[d] + rng.below(3)
+    });
     let Ok(rf) = receptive_field_at(&net, &layer, size) else { return false };
     let x = Tensor::<N>::uniform(1, 1, size, 0.5, 1.0, seed);
     let Ok(fwd) = net.forward(&x, &[layer.as_str()]) else { return false };
@@ -204,7 +219,11 @@ fn check_rf<const N: usize>(seed: u64, layers: usize, max_k: usize) -> bool {
     for d in 0..N {
         let lo = support.iter().map(|p| p[d] as isize).min().unwrap();
         let hi = support.iter().map(|p| p[d] as isize).max().unwrap() + 1;
-        assert_eq!((lo, hi), (b.lo[d], b.hi[d]), "seed {seed}, axis {d}: measured vs computed {rf:?} at {o:?}\n{net:?}");
+        assert_eq!(
+            (lo, hi),
+            (b.lo[d], b.hi[d]),
+            "seed {seed}, axis {d}: measured vs computed {rf:?} at {o:?}\n{net:?}"
+        );
     }
     // A unit at the corner: its support lies within its clipped box.
     let corner = rf.unit_box([0; N], size).clipped;
@@ -240,8 +259,12 @@ fn visualize_receptive_fields_of_known_networks() {
     assert_eq!((b.unclipped.lo, b.unclipped.hi), ([-10, 2], [14, 26]));
     assert_eq!((b.clipped.lo, b.clipped.hi), ([0, 2], [14, 26]));
     // A bank's field is its largest branch's.
-    let bank = ndstyle::extractors::random_bank::<1>(1, &ndstyle::extractors::BankSpec { sizes: vec![3, 9, 5], maps: 2 }, 0)
-        .unwrap();
+    let bank = ndstyle::extractors::random_bank::<1>(
+        1,
+        &ndstyle::extractors::BankSpec { sizes: vec![3, 9, 5], maps: 2 },
+        0,
+    )
+    .unwrap();
     let rf = receptive_field(&bank, "relu1").unwrap();
     assert_eq!((rf.size, rf.stride, rf.start), ([9], [1], [-4]));
     assert!(receptive_field(&bank, "nope").is_err());
@@ -268,8 +291,9 @@ fn visualize_units_parse() {
 
 fn rendered_size<const N: usize>(patch: [usize; N], channels: usize, rows: usize, cols: usize) -> [usize; 2] {
     let dir = tempfile::tempdir().unwrap();
-    let grid: Vec<Vec<Tensor<N>>> =
-        (0..rows).map(|r| (0..cols).map(|c| Tensor::randn(1, channels, patch, 1.0, (r * 10 + c) as u64)).collect()).collect();
+    let grid: Vec<Vec<Tensor<N>>> = (0..rows)
+        .map(|r| (0..cols).map(|c| Tensor::randn(1, channels, patch, 1.0, (r * 10 + c) as u64)).collect())
+        .collect();
     let opts = RenderOptions { cell: 48, scale: Scale::PerPatch };
     let path = dir.path().join("g.png");
     visualize::write_grid(&path, &grid, &opts).unwrap();

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 
 pub use receptive::{receptive_field, receptive_field_at, Bounds, UnitBox, RF};
 pub use render::{render_grid, write_grid, RenderOptions, Scale};
-pub use topk::{crop, layer_channels, list_files, patches, scan, scan_with, write_csv, Parallel, Record, ScanOptions, TopK, Units};
+pub use topk::{
+    crop, layer_channels, list_files, patches, scan, scan_with, write_csv, Parallel, Record, ScanOptions,
+    TopK, Units,
+};
 
 use crate::data::Source;
 use crate::error::{Error, Result};
@@ -59,7 +62,11 @@ pub fn write_all<const N: usize>(
         ..RenderOptions::default()
     });
     let cut = patches(&top, max_side)?;
-    let stem: String = top.layer.chars().map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    let stem: String = top
+        .layer
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
     let (image, csv) = (out_dir.join(format!("{stem}.png")), out_dir.join(format!("{stem}.csv")));
     write_grid(&image, &cut, &render)?;
     write_csv(&csv, &top)?;

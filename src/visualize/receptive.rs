@@ -113,7 +113,10 @@ fn walk<const N: usize>(net: &Network<N>, layer: &str, input: Option<[usize; N]>
         let mut union: Option<(RF<N>, [isize; N])> = None;
         for w in &windows {
             if w.kernel.contains(&0) || w.stride.contains(&0) || w.dilation.contains(&0) {
-                return Err(Error::invalid("window", format!("layer '{}' has a zero kernel, stride or dilation", l.name)));
+                return Err(Error::invalid(
+                    "window",
+                    format!("layer '{}' has a zero kernel, stride or dilation", l.name),
+                ));
             }
             let lo = pad_lo(w, size)?;
             let r = rf.then(w.kernel, w.stride, w.dilation, lo);

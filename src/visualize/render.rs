@@ -177,7 +177,13 @@ fn slice3(t: &Tensor<3>, axes: (usize, usize), scale: (f32, f32)) -> Plane {
 }
 
 /// Draw one patch into a cell of `ch × cw` at `(y0, x0)`.
-fn draw_cell<const N: usize>(cv: &mut Canvas, t: &Tensor<N>, (y0, x0): (usize, usize), (ch, cw): (usize, usize), opts: &RenderOptions) {
+fn draw_cell<const N: usize>(
+    cv: &mut Canvas,
+    t: &Tensor<N>,
+    (y0, x0): (usize, usize),
+    (ch, cw): (usize, usize),
+    opts: &RenderOptions,
+) {
     let (c, p) = (t.channels(), t.positions());
     let data = t.item(0);
     let r = range(data, opts.scale);
@@ -276,6 +282,10 @@ pub fn render_grid<const N: usize>(patches: &[Vec<Tensor<N>>], opts: &RenderOpti
 }
 
 /// [`render_grid`] written to a PNG at `path`.
-pub fn write_grid<const N: usize>(path: &Path, patches: &[Vec<Tensor<N>>], opts: &RenderOptions) -> Result<()> {
+pub fn write_grid<const N: usize>(
+    path: &Path,
+    patches: &[Vec<Tensor<N>>],
+    opts: &RenderOptions,
+) -> Result<()> {
     write_image(path, &render_grid(patches, opts)?)
 }

@@ -43,7 +43,10 @@ impl std::str::FromStr for Units {
         s.split(',')
             .map(|u| {
                 u.trim().parse::<usize>().map_err(|_| {
-                    Error::invalid("units", format!("'{u}' is not a channel index (use 0,1,2 or all or first:N)"))
+                    Error::invalid(
+                        "units",
+                        format!("'{u}' is not a channel index (use 0,1,2 or all or first:N)"),
+                    )
                 })
             })
             .collect::<Result<Vec<_>>>()
@@ -60,7 +63,10 @@ impl Units {
             Units::All => (0..channels).collect(),
         };
         if let Some(bad) = v.iter().find(|&&u| u >= channels) {
-            return Err(Error::invalid("units", format!("unit {bad}, but the layer has {channels} channels")));
+            return Err(Error::invalid(
+                "units",
+                format!("unit {bad}, but the layer has {channels} channels"),
+            ));
         }
         if v.is_empty() {
             return Err(Error::invalid("units", "no unit chosen"));
@@ -106,7 +112,7 @@ impl Default for ScanOptions {
             min_gap: None,
             max_side: None,
             batch: 8,
-            parallel: Parallel::Files,
+            parallel: Parallel::Inner,
             quiet: true,
         }
     }
@@ -158,7 +164,9 @@ pub fn list_files(spec: &str) -> Result<Vec<PathBuf>> {
         vec![path.to_path_buf()]
     } else {
         glob::glob(spec)
-            .map_err(|e| Error::invalid("data", format!("'{spec}' is not a directory, file or valid glob: {e}")))?
+            .map_err(|e| {
+                Error::invalid("data", format!("'{spec}' is not a directory, file or valid glob: {e}"))
+            })?
             .filter_map(|p| p.ok())
             .filter(|p| readable(p))
             .collect()
@@ -232,7 +240,12 @@ impl<const N: usize> Bounded<N> {
 }
 
 /// Scan `files` for the top-k activations of `opts.units` at `layer`; inputs go to the network as read.
-pub fn scan<const N: usize>(net: &Network<N>, layer: &str, files: &[PathBuf], opts: &ScanOptions) -> Result<TopK<N>> {
+pub fn scan<const N: usize>(
+    net: &Network<N>,
+    layer: &str,
+    files: &[PathBuf],
+    opts: &ScanOptions,
+) -> Result<TopK<N>> {
     scan_with(net, layer, files, opts, |x| Ok(x.clone()))
 }
 
@@ -257,9 +270,9 @@ pub fn scan_with<const N: usize>(
     let first_input = first.spatial();
     let rf = receptive_field_at(net, layer, first_input)?;
     drop(first);
-    let gap = opts.min_gap.unwrap_or_else(|| {
-        (0..N).map(|d| rf.size[d].div_ceil(2 * rf.stride[d])).max().unwrap_or(1)
-    });
+    let gap = opts
+        .min_gap
+        .unwrap_or_else(|| (0..N).map(|d| rf.size[d].div_ceil(2 * rf.stride[d])).max().unwrap_or(1));
 
     // Per file: load, run, and pick each unit's best `k` well-separated positions.
     let per_file = |fi: usize| -> Result<Vec<Vec<Cand<N>>>> {
@@ -268,7 +281,12 @@ pub fn scan_with<const N: usize>(
         if x.channels() != net.in_channels() {
             return Err(Error::format(
                 path,
-                format!("has {} channels; the network (built for {}) takes {}", x.channels(), files[0].display(), net.in_channels()),
+                format!(
+                    "has {} channels; the network (built for {}) takes {}",
+                    x.channels(),
+                    files[0].display(),
+                    net.in_channels()
+                ),
             ));
         }
         let input = x.spatial();
@@ -336,7 +354,13 @@ pub fn scan_with<const N: usize>(
                     } else {
                         receptive_field_at(net, layer, c.input).unwrap_or(rf)
                     };
-                    Record { unit, value: c.value, file: c.file, position: c.position, bbox: frf.unit_box(c.position, c.input) }
+                    Record {
+                        unit,
+                        value: c.value,
+                        file: c.file,
+                        position: c.position,
+                        bbox: frf.unit_box(c.position, c.input),
+                    }
                 })
                 .collect()
         })
@@ -394,7 +418,10 @@ pub fn patches<const N: usize>(top: &TopK<N>, max_side: Option<u32>) -> Result<V
     for (i, r, t) in crops.into_iter().flatten() {
         out[i][r] = Some(t);
     }
-    Ok(out.into_iter().map(|v| v.into_iter().map(|t| t.expect("every record is cropped")).collect()).collect())
+    Ok(out
+        .into_iter()
+        .map(|v| v.into_iter().map(|t| t.expect("every record is cropped")).collect())
+        .collect())
 }
 
 fn join<T: std::fmt::Display>(v: &[T]) -> String {
@@ -409,7 +436,11 @@ pub fn write_csv<const N: usize>(path: &Path, top: &TopK<N>) -> Result<()> {
         for rs in &top.records {
             for (rank, r) in rs.iter().enumerate() {
                 let file = top.files[r.file].display().to_string();
-                let file = if file.contains([',', '"', '\n']) { format!("\"{}\"", file.replace('"', "\"\"")) } else { file };
+                let file = if file.contains([',', '"', '\n']) {
+                    format!("\"{}\"", file.replace('"', "\"\""))
+                } else {
+                    file
+                };
                 writeln!(
                     w,
                     "{},{},{:.6e},{},{},{},{},{},{}",
