@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod distance;
 mod stylize;
+mod visualize;
 
 /// Neural style transfer for signals, images and volumes.
 #[derive(Parser, Debug)]
@@ -24,6 +25,8 @@ pub enum Command {
     Stylize(stylize::StylizeArgs),
     /// Content and style (Gram) distances between two inputs under an extractor.
     Distance(distance::DistanceArgs),
+    /// The top-k dataset patches per unit of a layer (Zeiler & Fergus), as a PNG grid and a CSV.
+    Visualize(visualize::VisualizeArgs),
     /// Print the build's capabilities: ranks, extractors, threads.
     Info,
 }
@@ -131,6 +134,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Stylize(args) => stylize::run(&args),
         Command::Distance(args) => distance::run(&args),
+        Command::Visualize(args) => visualize::run(&args),
         Command::Info => {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");

@@ -16,6 +16,7 @@ pub mod profile;
 pub mod rng;
 pub mod runner;
 pub mod tensor;
+pub mod visualize;
 pub mod weights;
 
 pub use error::{Error, Result};

@@ -16,4 +16,5 @@ mod optim;
 mod reference;
 mod stylize;
 mod util;
+mod visualize;
 mod weights;
