@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod distance;
 mod stylize;
+mod weights;
 
 /// Neural style transfer for signals, images and volumes.
 #[derive(Parser, Debug)]
@@ -24,6 +25,8 @@ pub enum Command {
     Stylize(stylize::StylizeArgs),
     /// Content and style (Gram) distances between two inputs under an extractor.
     Distance(distance::DistanceArgs),
+    /// Pretrained weights files: `weights inspect FILE`.
+    Weights(weights::WeightsArgs),
     /// Print the build's capabilities: ranks, extractors, threads.
     Info,
 }
@@ -31,7 +34,7 @@ pub enum Command {
 /// Options shared by every command that builds an extractor.
 #[derive(Args, Debug, Clone)]
 pub struct ExtractorArgs {
-    /// Feature extractor: random-bank, random-vgg or spectral.
+    /// Feature extractor: random-bank, random-vgg, spectral, vgg16 or vgg19 (these two need --weights).
     #[arg(long, default_value = "random-bank")]
     pub extractor: String,
     /// Pooling between VGG blocks: max or avg.
@@ -98,6 +101,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Stylize(args) => stylize::run(&args),
         Command::Distance(args) => distance::run(&args),
+        Command::Weights(args) => weights::run(&args),
         Command::Info => {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");

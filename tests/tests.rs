@@ -13,4 +13,5 @@ mod ops_resample;
 mod optim;
 mod reference;
 mod util;
+mod vgg;
 mod weights;
