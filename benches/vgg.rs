@@ -35,7 +35,9 @@ fn network() -> (Network<2>, &'static str) {
             let w = load_vgg(&path).expect("weights load");
             (vgg::<2>(&w, Pooling::Max, Preproc::Caffe, 3).expect("network"), "hed weights")
         }
-        false => (random_vgg::<2>(3, &VggShape::vgg16(), Pooling::Max, 0).expect("network"), "random weights"),
+        false => {
+            (random_vgg::<2>(3, &VggShape::vgg16(), Pooling::Max, 0).expect("network"), "random weights")
+        }
     };
     let cut = net.index_of("relu4_3").expect("relu4_3");
     let layers: Vec<Layer<2>> = net.layers()[..=cut].to_vec();
@@ -48,7 +50,9 @@ fn flops(net: &Network<2>, side: usize, last: &str) -> f64 {
     let mut total = 0.0;
     for l in &net.layers()[..=net.index_of(last).unwrap()] {
         match &l.op {
-            Op::Conv(c) => total += conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).unwrap(),
+            Op::Conv(c) => {
+                total += conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).unwrap()
+            }
             Op::MaxPool(_) | Op::AvgPool(_) => s = [s[0] / 2, s[1] / 2],
             _ => {}
         }
@@ -66,8 +70,9 @@ fn iteration(c: &mut Criterion) {
         let weights = Weights { content: 1.0, style: 1e3, tv: 0.0, norm: Normalization::Lecture };
         let content_layers = [CONTENT.to_string()];
         let style_layers: Vec<(String, f64)> = STYLE.iter().map(|l| (l.to_string(), 0.25)).collect();
-        let obj = Objective::new(&net, weights, Some((&content, &content_layers)), &[(&style, 1.0)], &style_layers)
-            .expect("objective");
+        let obj =
+            Objective::new(&net, weights, Some((&content, &content_layers)), &[(&style, 1.0)], &style_layers)
+                .expect("objective");
         let mut group = c.benchmark_group(format!("vgg16_iteration/{side}x{side}"));
         group
             .sampling_mode(SamplingMode::Flat)

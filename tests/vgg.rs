@@ -66,7 +66,10 @@ fn fixture_networks_have_vgg_names_and_shapes() {
         let w = load_vgg(&path).unwrap();
         let net = vgg::<2>(&w, Pooling::Max, Preproc::Caffe, 3).unwrap();
         assert_eq!(net.layer_names(), expected_names(arch));
-        assert_eq!(net.layer_names().last().copied(), Some(if counts[4] == 3 { "relu5_3" } else { "relu5_4" }));
+        assert_eq!(
+            net.layer_names().last().copied(),
+            Some(if counts[4] == 3 { "relu5_3" } else { "relu5_4" })
+        );
         // The tiny fixture's block b has b + 3 channels (1-based); every pool halves the size.
         let names = net.layer_names();
         let fwd = net.forward(&Tensor::<2>::uniform(1, 3, [32, 32], 0.0, 1.0, 1), &names).unwrap();
@@ -115,9 +118,10 @@ fn fixture_networks_have_vgg_names_and_shapes() {
 type Stats = HashMap<String, [f64; 4]>;
 type Values = Vec<(String, usize, usize, Vec<f64>)>;
 fn reference_fixture() -> (Stats, Values) {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vgg16_reference.txt"))
-            .unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vgg16_reference.txt"),
+    )
+    .unwrap();
     let (mut stats, mut values) = (HashMap::new(), Vec::new());
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -159,7 +163,8 @@ fn real_vgg16_forward_matches_reference() {
         let std = (a.data().iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
         let min = a.data().iter().fold(f64::INFINITY, |m, &v| m.min(v as f64));
         let max = a.data().iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
-        for (what, g, wv) in [("mean", mean, want[0]), ("std", std, want[1]), ("min", min, want[2]), ("max", max, want[3])]
+        for (what, g, wv) in
+            [("mean", mean, want[0]), ("std", std, want[1]), ("min", min, want[2]), ("max", max, want[3])]
         {
             // Relative to the value, or to the layer's spread where the value is near 0.
             let err = (g - wv).abs() / wv.abs().max(want[1]);
@@ -235,8 +240,9 @@ fn check_inflation(w: &VggWeights, side: usize) {
         let i = net1.index_of(name).unwrap();
         let (a1, a2) = (f1.get(i).unwrap(), f2.get(i).unwrap());
         let [h, wd] = a2.spatial();
-        let row: Vec<f32> =
-            (0..a2.channels()).flat_map(|c| a2.channel(0, c)[h / 2 * wd..(h / 2 + 1) * wd].to_vec()).collect();
+        let row: Vec<f32> = (0..a2.channels())
+            .flat_map(|c| a2.channel(0, c)[h / 2 * wd..(h / 2 + 1) * wd].to_vec())
+            .collect();
         let a1 = Tensor::<2>::from_vec(1, a1.channels(), [1, wd], a1.data().to_vec()).unwrap();
         assert_slice_eq(&format!("1D {name}"), &a1, &row);
     }
@@ -266,8 +272,13 @@ fn greyscale_is_replicated_to_rgb() {
 
 /// A network made of one channel-affine layer (channel 0 read twice, channel 2 never) and a conv.
 fn affine_net() -> Network<2> {
-    let conv = Conv { weight: Tensor::randn(2, 4, [3, 3], 0.5, 4), bias: vec![0.1, -0.2], window: Window::same(3) };
-    let affine = Op::ChannelAffine { perm: vec![1, 0, 0, 3], scale: vec![2.0, -0.5, 3.0, 255.0], shift: vec![1.0, 0.0, -2.0, -100.0] };
+    let conv =
+        Conv { weight: Tensor::randn(2, 4, [3, 3], 0.5, 4), bias: vec![0.1, -0.2], window: Window::same(3) };
+    let affine = Op::ChannelAffine {
+        perm: vec![1, 0, 0, 3],
+        scale: vec![2.0, -0.5, 3.0, 255.0],
+        shift: vec![1.0, 0.0, -2.0, -100.0],
+    };
     Network::new(4, vec![Layer::new("norm", affine), Layer::new("conv", Op::Conv(conv))]).unwrap()
 }
 

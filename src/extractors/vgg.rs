@@ -17,7 +17,9 @@ use super::Pooling;
 use crate::error::{Error, Result};
 use crate::nn::{Conv, Layer, Network, Op};
 use crate::tensor::{Tensor, Window};
-use crate::weights::{inflate, to_1d, Preproc, Reduce1d, VggWeights, CAFFE_BGR_MEAN, IMAGENET_RGB_MEAN, IMAGENET_RGB_STD};
+use crate::weights::{
+    inflate, to_1d, Preproc, Reduce1d, VggWeights, CAFFE_BGR_MEAN, IMAGENET_RGB_MEAN, IMAGENET_RGB_STD,
+};
 
 /// Default content layer (Gatys et al. 2015).
 pub const VGG_CONTENT_LAYERS: &[&str] = &["relu4_2"];
@@ -79,7 +81,10 @@ pub fn vgg<const N: usize>(
         for k in 1..=n {
             let name = format!("conv{}_{k}", b + 1);
             let l = it.next().filter(|l| l.name == name).ok_or_else(|| {
-                Error::invalid("VGG weights", format!("{name} is missing or out of order for {}", weights.arch))
+                Error::invalid(
+                    "VGG weights",
+                    format!("{name} is missing or out of order for {}", weights.arch),
+                )
             })?;
             if l.in_channels() != cin || l.kernel_size() != [3, 3] || l.bias.len() != l.out_channels() {
                 return Err(Error::shape(
@@ -91,7 +96,11 @@ pub fn vgg<const N: usize>(
                     ),
                 ));
             }
-            let conv = Conv { weight: kernel_at_rank::<N>(&l.kernel)?, bias: l.bias.clone(), window: Window::same(3) };
+            let conv = Conv {
+                weight: kernel_at_rank::<N>(&l.kernel)?,
+                bias: l.bias.clone(),
+                window: Window::same(3),
+            };
             layers.push(Layer::new(name, Op::Conv(conv)));
             layers.push(Layer::new(format!("relu{}_{k}", b + 1), Op::Relu));
             cin = l.out_channels();

@@ -37,7 +37,11 @@ pub enum Op<const N: usize> {
     MaxPool(Window<N>),
     AvgPool(Window<N>),
     /// `y[c] = scale[c] · x[perm[c]] + shift[c]`: input normalisation (see [`super::affine`]).
-    ChannelAffine { perm: Vec<usize>, scale: Vec<f32>, shift: Vec<f32> },
+    ChannelAffine {
+        perm: Vec<usize>,
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
 }
 
 /// A named layer.
