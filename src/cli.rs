@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 mod distance;
 mod stylize;
 mod visualize;
+mod weights;
 
 /// Neural style transfer for signals, images and volumes.
 #[derive(Parser, Debug)]
@@ -27,6 +28,8 @@ pub enum Command {
     Distance(distance::DistanceArgs),
     /// The top-k dataset patches per unit of a layer (Zeiler & Fergus), as a PNG grid and a CSV.
     Visualize(visualize::VisualizeArgs),
+    /// Pretrained weights files: `weights inspect FILE`.
+    Weights(weights::WeightsArgs),
     /// Print the build's capabilities: ranks, extractors, threads.
     Info,
 }
@@ -35,7 +38,7 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct ExtractorArgs {
     /// Feature extractor: auto (spectral for audio, random-bank otherwise), random-bank, random-vgg,
-    /// spectral, vgg16 or vgg19.
+    /// spectral, vgg16 or vgg19 (these two need --weights).
     #[arg(long, default_value = "auto")]
     pub extractor: String,
     /// Pooling between VGG blocks: max or avg.
@@ -135,6 +138,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Stylize(args) => stylize::run(&args),
         Command::Distance(args) => distance::run(&args),
         Command::Visualize(args) => visualize::run(&args),
+        Command::Weights(args) => weights::run(&args),
         Command::Info => {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");

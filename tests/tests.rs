@@ -16,5 +16,6 @@ mod optim;
 mod reference;
 mod stylize;
 mod util;
+mod vgg;
 mod visualize;
 mod weights;

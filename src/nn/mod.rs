@@ -3,6 +3,7 @@
 //! Only the gradient with respect to the input is computed: in style transfer the weights are
 //! frozen, so no weight gradients are paid for.
 
+mod affine;
 mod layer;
 
 pub use layer::{Conv, Layer, Op};
@@ -28,6 +29,7 @@ pub struct Network<const N: usize> {
 pub struct Forward<const N: usize> {
     depth: usize,
     input_spatial: Vec<[usize; N]>,
+    input_channels: Vec<usize>,
     outputs: Vec<Option<Tensor<N>>>,
     indices: Vec<Option<MaxIndices>>,
 }
@@ -86,6 +88,7 @@ impl<const N: usize> Network<N> {
         let mut fwd = Forward {
             depth,
             input_spatial: Vec::with_capacity(depth + 1),
+            input_channels: Vec::with_capacity(depth + 1),
             outputs: vec![None; depth + 1],
             indices: vec![None; depth + 1],
         };
@@ -96,6 +99,7 @@ impl<const N: usize> Network<N> {
             let keep_prev = i > 0 && (keep.contains(&(i - 1)) || matches!(self.layers[i - 1].op, Op::Relu));
             let input = prev.as_ref().unwrap_or(x);
             fwd.input_spatial.push(input.spatial());
+            fwd.input_channels.push(input.channels());
             let out = match &self.layers[i].op {
                 Op::Relu => {
                     let mut y = match prev.take() {
@@ -173,6 +177,9 @@ impl<const N: usize> Network<N> {
                     max_pool_backward(&dy, idx, input)?
                 }
                 Op::AvgPool(w) => avg_pool_backward(&dy, w, input, AVG_COUNT_PAD)?,
+                Op::ChannelAffine { perm, scale, .. } => {
+                    affine::backward(&dy, perm, scale, fwd.input_channels[i])?
+                }
             });
         }
         let (b, c, s) = (fwd.outputs_batch(), self.in_channels, fwd.input_spatial[0]);

@@ -106,7 +106,7 @@ fn walk<const N: usize>(net: &Network<N>, layer: &str, input: Option<[usize; N]>
             Op::Conv(c) => vec![&c.window],
             Op::Bank(convs) => convs.iter().map(|c| &c.window).collect(),
             Op::MaxPool(w) | Op::AvgPool(w) => vec![w],
-            Op::Relu => continue,
+            Op::Relu | Op::ChannelAffine { .. } => continue,
         };
         // A bank's branches all read the same input: its field is the union of theirs (the
         // largest kernel's, when they are centred). Their outputs have equal sizes, so equal strides.
