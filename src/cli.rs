@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod distance;
+mod experiment;
+mod progress;
 mod stylize;
 
 /// Neural style transfer for signals, images and volumes.
@@ -24,6 +26,12 @@ pub enum Command {
     Stylize(stylize::StylizeArgs),
     /// Content and style (Gram) distances between two inputs under an extractor.
     Distance(distance::DistanceArgs),
+    /// Run a YAML experiment: its sweep, one directory per run, an index (see docs/experiments.md).
+    Run(experiment::RunArgs),
+    /// Validate a YAML experiment and list the runs it expands to.
+    Check(experiment::ConfigArgs),
+    /// Report the done, running, failed and pending runs of an experiment directory.
+    Status(experiment::StatusArgs),
     /// Print the build's capabilities: ranks, extractors, threads.
     Info,
 }
@@ -98,6 +106,9 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Stylize(args) => stylize::run(&args),
         Command::Distance(args) => distance::run(&args),
+        Command::Run(args) => experiment::run(&args),
+        Command::Check(args) => experiment::check(&args),
+        Command::Status(args) => experiment::status(&args),
         Command::Info => {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod config;
 mod conv;
 mod engine;
 mod fixtures;
