@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ndstyle::config::{self, raw, schema};
-use ndstyle::datasets::images;
+use ndstyle::datasets as images;
 use ndstyle::experiment::{self, Observer, Options, RunOutcome, RunState, Shard, Silent};
 use ndstyle::io::write_image;
 use ndstyle::runner::Progress;

@@ -143,8 +143,8 @@ fn check_version(root: &Node) -> std::result::Result<(), ConfigError> {
     }
 }
 
-/// The grid points of the sweep: one tree per combination of swept values, in the order the
-/// keys appear in [`KEYS`] and the values in the file, with the `label=value` parts of its name.
+/// The grid points of the sweep: one tree per combination of swept values (keys in the order
+/// they appear in the file, values in their listed order), with the `label=value` parts of its name.
 fn expand(root: &Node) -> std::result::Result<Vec<(Node, Vec<String>)>, ConfigError> {
     let mut axes: Vec<(&str, &str, Vec<Node>)> = Vec::new();
     for d in KEYS {
@@ -163,6 +163,11 @@ fn expand(root: &Node) -> std::result::Result<Vec<(Node, Vec<String>)>, ConfigEr
         }
         axes.push((d.key, d.label, items.clone()));
     }
+    // Name parts follow the file's order; keys swept by `--set` come after, in KEYS order.
+    axes.sort_by_key(|(key, _, _)| {
+        let loc = &root.get(key).expect("found above").loc;
+        (loc.source != root.loc.source, if loc.source == root.loc.source { (loc.line, loc.column) } else { (0, 0) })
+    });
     let mut points = vec![(root.clone(), Vec::new())];
     for (key, label, values) in axes {
         let mut next = Vec::with_capacity(points.len() * values.len());

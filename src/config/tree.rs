@@ -161,8 +161,10 @@ impl Node {
         let pos = match entries.iter().position(|(k, _)| k.name == head) {
             Some(i) => i,
             None => {
-                let empty = Node { value: Value::Null, loc: node.loc.clone() };
-                entries.push((Key { name: head.to_string(), loc: node.loc.clone() }, empty));
+                // A new key from `--set KEY=VALUE` is located at the start of the argument.
+                let key_loc = Loc { column: 1, line: 1, ..node.loc.clone() };
+                let empty = Node { value: Value::Null, loc: key_loc.clone() };
+                entries.push((Key { name: head.to_string(), loc: key_loc }, empty));
                 entries.len() - 1
             }
         };
