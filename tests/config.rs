@@ -33,7 +33,8 @@ fn experiment_dir(body: &str) -> (tempfile::TempDir, PathBuf) {
     (d, cfg)
 }
 
-const SWEEP_2X2: &str = "losses:\n  beta: [1e3, 1e4]\nextractor:\n  style_layers: [[relu1], [conv1, relu1]]\n";
+const SWEEP_2X2: &str =
+    "losses:\n  beta: [1e3, 1e4]\nextractor:\n  style_layers: [[relu1], [conv1, relu1]]\n";
 
 /// Each file in tests/bad_configs carries `# error: MESSAGE` (a substring of the error, which
 /// starts with file:line:column) and optionally `# set: KEY=VALUE` or `# shard: I/N`.
@@ -51,7 +52,10 @@ fn bad_configs() {
     for case in &cases {
         let text = std::fs::read_to_string(case).unwrap();
         let directive = |name: &str| {
-            text.lines().filter_map(|l| l.strip_prefix(&format!("# {name}: "))).map(str::to_string).collect::<Vec<_>>()
+            text.lines()
+                .filter_map(|l| l.strip_prefix(&format!("# {name}: ")))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
         };
         let expected = directive("error");
         assert_eq!(expected.len(), 1, "{}: needs exactly one `# error:` line", case.display());
@@ -67,7 +71,12 @@ fn bad_configs() {
                 // Every message is located: SOURCE:LINE:COLUMN: KEY: MESSAGE.
                 let located = msg.split(':').nth(1).is_some_and(|l| l.parse::<u32>().is_ok_and(|l| l > 0));
                 if !msg.contains(&expected[0]) || !located {
-                    failures.push(format!("{}:\n  expected {:?}\n  got      {:?}", case.display(), expected[0], msg));
+                    failures.push(format!(
+                        "{}:\n  expected {:?}\n  got      {:?}",
+                        case.display(),
+                        expected[0],
+                        msg
+                    ));
                 }
             }
         }
@@ -92,7 +101,10 @@ fn docs() {
         let in_raw = raw::keys().iter().any(|k| k == d.key);
         assert!(in_raw, "documented key {} is not in the raw schema", d.key);
     }
-    assert!(have == want, "docs/config.md is stale; run NDSTYLE_BLESS=1 cargo test --test tests config::docs");
+    assert!(
+        have == want,
+        "docs/config.md is stale; run NDSTYLE_BLESS=1 cargo test --test tests config::docs"
+    );
 }
 
 #[test]
@@ -126,14 +138,17 @@ fn set_overrides_and_sweeps_from_the_command_line() {
 fn content_glob_is_a_batch() {
     let (d, cfg) = experiment_dir("");
     write_image(d.path().join("content2.png"), &images::landscape(16, 12)).unwrap();
-    let exp = config::load(&cfg, &["inputs.content=content*.png".into(), "losses.beta=[1, 2]".into()], None).unwrap();
+    let exp = config::load(&cfg, &["inputs.content=content*.png".into(), "losses.beta=[1, 2]".into()], None)
+        .unwrap();
     let names: Vec<&str> = exp.runs.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["content2_beta=1", "content2_beta=2", "content_beta=1", "content_beta=2"]);
 }
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -144,7 +159,12 @@ fn sweep_2x2_makes_four_run_directories_and_an_index() {
     let out = d.path().join("out");
     let exp = config::load(&cfg, &[], Some(&out)).unwrap();
     let report = experiment::run(&exp, &Options::default(), &mut Silent).unwrap();
-    let want = ["beta=1e3_layers=conv1+relu1", "beta=1e3_layers=relu1", "beta=1e4_layers=conv1+relu1", "beta=1e4_layers=relu1"];
+    let want = [
+        "beta=1e3_layers=conv1+relu1",
+        "beta=1e3_layers=relu1",
+        "beta=1e4_layers=conv1+relu1",
+        "beta=1e4_layers=relu1",
+    ];
     assert_eq!(report.ran, want);
     let mut all = want.map(String::from).to_vec();
     all.extend(["contact_sheet.png", "index.md", "summary.csv"].map(String::from));
@@ -158,7 +178,8 @@ fn sweep_2x2_makes_four_run_directories_and_an_index() {
             "{name}"
         );
         let m: experiment::Metrics =
-            serde_json::from_str(&std::fs::read_to_string(out.join(name).join("metrics.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(out.join(name).join("metrics.json")).unwrap())
+                .unwrap();
         assert!(m.final_loss.total.is_finite() && m.iterations >= 1 && m.threads >= 1);
         // The resolved config is itself a valid experiment giving the same single run.
         let again = config::load(&out.join(name).join("config.yaml"), &[], None).unwrap();
@@ -185,7 +206,8 @@ fn rerun_after_a_stop_finishes_the_rest_without_redoing() {
     let out = d.path().join("out");
     let exp = config::load(&cfg, &[], Some(&out)).unwrap();
     // "Killed" after one run.
-    let first = experiment::run(&exp, &Options { max_runs: Some(1), ..Options::default() }, &mut Silent).unwrap();
+    let first =
+        experiment::run(&exp, &Options { max_runs: Some(1), ..Options::default() }, &mut Silent).unwrap();
     assert_eq!(first.ran, ["beta=1e3"]);
     assert_eq!(first.not_reached, ["beta=1e4", "beta=1e5"]);
     let done = out.join("beta=1e3/metrics.json");
@@ -220,7 +242,9 @@ fn an_interrupted_run_resumes_from_its_checkpoint_to_the_same_result() {
     let run_dir = a.join("run");
     assert!(run_dir.join("error.txt").exists() && run_dir.join("result.ckpt").exists());
     assert!(!run_dir.join("lock").exists());
-    assert!(matches!(experiment::state_of(&run_dir).unwrap(), RunState::Failed(m) if m.contains("interrupted")));
+    assert!(
+        matches!(experiment::state_of(&run_dir).unwrap(), RunState::Failed(m) if m.contains("interrupted"))
+    );
     let r = experiment::run_one(&exp_a, &exp_a.runs[0], &mut Silent).unwrap();
     assert!(matches!(r, RunOutcome::Done { resumed: true, .. }), "{r:?}");
     assert!(!run_dir.join("error.txt").exists() && !run_dir.join("result.ckpt").exists());
@@ -277,9 +301,18 @@ fn the_binary_checks_runs_and_reports_status() {
     let o = Command::new(bin).arg("check").arg(&cfg).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("2 runs") && stdout.contains("beta=1e3") && stdout.contains("beta=1e4"), "{stdout}");
+    assert!(
+        stdout.contains("2 runs") && stdout.contains("beta=1e3") && stdout.contains("beta=1e4"),
+        "{stdout}"
+    );
 
-    let o = Command::new(bin).args(["--threads", "1", "run", "-q"]).arg(&cfg).arg("-o").arg(&out).output().unwrap();
+    let o = Command::new(bin)
+        .args(["--threads", "1", "run", "-q"])
+        .arg(&cfg)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = Command::new(bin).arg("status").arg(&out).output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -288,5 +321,8 @@ fn the_binary_checks_runs_and_reports_status() {
     let o = Command::new(bin).arg("check").arg(&cfg).args(["--set", "losses.beta=-2"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
-    assert!(stderr.contains("--set losses.beta=-2:1:13: losses.beta: must be a finite number >= 0, not -2"), "{stderr}");
+    assert!(
+        stderr.contains("--set losses.beta=-2:1:13: losses.beta: must be a finite number >= 0, not -2"),
+        "{stderr}"
+    );
 }

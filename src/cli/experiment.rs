@@ -54,7 +54,10 @@ pub fn check(a: &ConfigArgs) -> anyhow::Result<()> {
     let exp = a.load()?;
     println!("{}: valid; {} runs into {}", a.config.display(), exp.runs.len(), exp.out_dir.display());
     for (k, r) in exp.runs.iter().enumerate() {
-        println!("{k:>4}  {}  (rank {}, {} iterations × {} levels)", r.name, r.rank, r.settings.iters, r.settings.levels);
+        println!(
+            "{k:>4}  {}  (rank {}, {} iterations × {} levels)",
+            r.name, r.rank, r.settings.iters, r.settings.levels
+        );
     }
     Ok(())
 }
@@ -82,7 +85,11 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     }
     if !report.failed.is_empty() {
         let names: Vec<&str> = report.failed.iter().map(|(n, _)| n.as_str()).collect();
-        anyhow::bail!("{} run(s) failed: {} (see error.txt in their directories)", names.len(), names.join(", "));
+        anyhow::bail!(
+            "{} run(s) failed: {} (see error.txt in their directories)",
+            names.len(),
+            names.join(", ")
+        );
     }
     Ok(())
 }
@@ -131,7 +138,11 @@ impl Observer for Bars {
         if !self.quiet {
             match outcome {
                 RunOutcome::Done { seconds, resumed } => {
-                    eprintln!("{}: done in {seconds:.1} s{}", run.name, if *resumed { " (resumed)" } else { "" })
+                    eprintln!(
+                        "{}: done in {seconds:.1} s{}",
+                        run.name,
+                        if *resumed { " (resumed)" } else { "" }
+                    )
                 }
                 RunOutcome::Finished => eprintln!("{}: already finished", run.name),
                 RunOutcome::Busy => eprintln!("{}: locked by another process; skipped", run.name),

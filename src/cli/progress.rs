@@ -10,8 +10,10 @@ impl Bar {
     pub fn new(quiet: bool, iterations: usize, levels: usize) -> Self {
         let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new((iterations * levels) as u64) };
         bar.set_style(
-            ProgressStyle::with_template("{prefix}{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
-                .expect("a valid template"),
+            ProgressStyle::with_template(
+                "{prefix}{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
+            )
+            .expect("a valid template"),
         );
         Bar(bar)
     }

@@ -9,7 +9,9 @@ use super::progress::Bar;
 use super::{parse_style_layers, ExtractorArgs};
 use ndstyle::data;
 use ndstyle::losses::Weights;
-use ndstyle::runner::{load_inputs, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings};
+use ndstyle::runner::{
+    load_inputs, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings,
+};
 
 #[derive(Args, Debug)]
 pub struct StylizeArgs {

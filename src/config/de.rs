@@ -100,7 +100,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         .map_err(|e: DeError| e.at(&self.node.loc, &self.path))
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _n: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _n: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         v.visit_newtype_struct(self)
     }
 

@@ -72,7 +72,8 @@ pub fn load(path: &Path, sets: &[String], out: Option<&Path>) -> Result<Experime
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "experiment".into());
+    let stem =
+        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "experiment".into());
     let mut exp = parse(&text, &path.display().to_string(), &base, &stem, sets)?;
     exp.file = path.to_path_buf();
     if let Some(o) = out {
@@ -100,7 +101,12 @@ pub fn parse(text: &str, source: &str, base: &Path, stem: &str, sets: &[String])
     runs.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(w) = runs.windows(2).find(|w| w[0].name == w[1].name) {
         let loc = root.get("inputs.content").map(|n| n.loc.clone()).unwrap_or(root.loc.clone());
-        return Err(ConfigError::new(&loc, "inputs.content", format!("two runs would be named '{}'", w[0].name)).into());
+        return Err(ConfigError::new(
+            &loc,
+            "inputs.content",
+            format!("two runs would be named '{}'", w[0].name),
+        )
+        .into());
     }
     let raw_name = root.get("name").and_then(|n| match &n.value {
         Value::Str(s) => Some(s.clone()),
@@ -133,7 +139,11 @@ fn apply_set(root: &mut Node, arg: &str) -> std::result::Result<(), ConfigError>
 
 fn check_version(root: &Node) -> std::result::Result<(), ConfigError> {
     match root.get("version") {
-        None => Err(ConfigError::new(&root.loc, "version", format!("missing; this build reads `version: {VERSION}`"))),
+        None => Err(ConfigError::new(
+            &root.loc,
+            "version",
+            format!("missing; this build reads `version: {VERSION}`"),
+        )),
         Some(Node { value: Value::Int(VERSION), .. }) => Ok(()),
         Some(n) => Err(ConfigError::new(
             &n.loc,
@@ -166,7 +176,10 @@ fn expand(root: &Node) -> std::result::Result<Vec<(Node, Vec<String>)>, ConfigEr
     // Name parts follow the file's order; keys swept by `--set` come after, in KEYS order.
     axes.sort_by_key(|(key, _, _)| {
         let loc = &root.get(key).expect("found above").loc;
-        (loc.source != root.loc.source, if loc.source == root.loc.source { (loc.line, loc.column) } else { (0, 0) })
+        (
+            loc.source != root.loc.source,
+            if loc.source == root.loc.source { (loc.line, loc.column) } else { (0, 0) },
+        )
     });
     let mut points = vec![(root.clone(), Vec::new())];
     for (key, label, values) in axes {

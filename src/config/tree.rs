@@ -88,7 +88,8 @@ impl Node {
                 Ok(n)
             }
             Err(e) => {
-                let (line, column) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((0, 0));
+                let (line, column) =
+                    e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((0, 0));
                 let column = if line == 1 { column + column_offset } else { column };
                 let message = plain_message(&e);
                 Err(ConfigError::new(&Loc { source, line, column }, "", message))

@@ -86,7 +86,10 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
     let kind_rank = kind_rank(&at, i.kind.as_deref())?;
     if let (Some(r), Some(k)) = (i.rank, kind_rank) {
         if r != k {
-            return Err(at.err("inputs.rank", format!("{r} contradicts kind '{}' (rank {k})", i.kind.as_deref().unwrap_or(""))));
+            return Err(at.err(
+                "inputs.rank",
+                format!("{r} contradicts kind '{}' (rank {k})", i.kind.as_deref().unwrap_or("")),
+            ));
         }
     }
     if let Some(r) = i.rank {
@@ -115,11 +118,15 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             Some(f) => return Err(at.err("outputs.format", format!("'{f}' is not known (png, jpg or npy)"))),
         };
         if format != "npy" && rank != 2 {
-            return Err(at.err("outputs.format", format!("{format} holds images (rank 2), but the inputs have rank {rank}; use npy")));
+            return Err(at.err(
+                "outputs.format",
+                format!("{format} holds images (rank 2), but the inputs have rank {rank}; use npy"),
+            ));
         }
         let mut name_parts = Vec::new();
         if is_glob {
-            name_parts.push(content.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+            name_parts
+                .push(content.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
         }
         name_parts.extend(parts.iter().cloned());
         let name = if name_parts.is_empty() { "run".to_string() } else { sanitize(&name_parts.join("_")) };
@@ -147,7 +154,9 @@ fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> R
     let e = &raw.extractor;
     let name = e.name.clone().unwrap_or_else(|| d.extractor.name.clone());
     if !NAMES.contains(&name.as_str()) {
-        return Err(at.err("extractor.name", format!("'{name}' is not known; choose one of {}", NAMES.join(", "))));
+        return Err(
+            at.err("extractor.name", format!("'{name}' is not known; choose one of {}", NAMES.join(", ")))
+        );
     }
     let pooling: Pooling = match &e.pooling {
         Some(p) => at.parse("extractor.pooling", p)?,
@@ -167,7 +176,9 @@ fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> R
             at.non_negative(&key, Some(*w), 0.0)?;
             match &style_layers {
                 Some(ls) if !ls.contains(layer) => {
-                    return Err(at.err(&key, format!("'{layer}' is not one of the style layers [{}]", ls.join(", "))))
+                    return Err(
+                        at.err(&key, format!("'{layer}' is not one of the style layers [{}]", ls.join(", ")))
+                    )
                 }
                 _ => {}
             }
@@ -176,7 +187,9 @@ fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> R
             style_layers = Some(ws.keys().cloned().collect());
         }
     }
-    for (key, ls) in [("extractor.style_layers", &style_layers), ("extractor.content_layers", &e.content_layers)] {
+    for (key, ls) in
+        [("extractor.style_layers", &style_layers), ("extractor.content_layers", &e.content_layers)]
+    {
         if ls.as_ref().is_some_and(|v| v.is_empty()) {
             return Err(at.err(key, "an empty list; leave the key out for the extractor's layers"));
         }
@@ -292,8 +305,10 @@ fn fill_resolved(
 ) {
     use super::raw::RawStyleFile;
     r.inputs.content = abs(content);
-    r.inputs.styles =
-        styles.iter().map(|(p, w)| RawStyle::Weighted(RawStyleFile { path: abs(p), weight: Some(*w) })).collect();
+    r.inputs.styles = styles
+        .iter()
+        .map(|(p, w)| RawStyle::Weighted(RawStyleFile { path: abs(p), weight: Some(*w) }))
+        .collect();
     r.inputs.rank = Some(rank);
     r.inputs.init_file = init_file.map(abs);
     let e = &mut r.extractor;

@@ -60,7 +60,8 @@ fn fit(t: &Tensor<2>) -> Result<Tensor<2>> {
     let scale = THUMB as f64 / h.max(w) as f64;
     let size = [((h as f64 * scale).round() as usize).max(1), ((w as f64 * scale).round() as usize).max(1)];
     let small = resize(t, size, Interp::Linear)?;
-    let (lo, hi) = small.data().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        small.data().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let norm = |v: f32| {
         if lo >= 0.0 && hi <= 1.0 {
             v

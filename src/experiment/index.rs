@@ -16,10 +16,15 @@ use crate::io::atomic_write;
 pub enum RunState {
     Done(Box<Metrics>),
     /// Locked by `host pid`; `stale` when that process is known to be gone.
-    Running { owner: String, stale: bool },
+    Running {
+        owner: String,
+        stale: bool,
+    },
     Failed(String),
     /// Not started, or interrupted without a lock (a checkpoint may be there).
-    Pending { checkpoint: bool },
+    Pending {
+        checkpoint: bool,
+    },
 }
 
 impl RunState {
@@ -91,7 +96,8 @@ pub fn write_index(exp: &Experiment) -> Result<()> {
         rows.len(),
         rows.iter().filter(|(_, s)| matches!(s, RunState::Done(_))).count()
     );
-    let mut csv = String::from("run,status,total,content,style,tv,iterations,seconds,peak_memory_kib,result\n");
+    let mut csv =
+        String::from("run,status,total,content,style,tv,iterations,seconds,peak_memory_kib,result\n");
     let mut sheet: Vec<(PathBuf, usize)> = Vec::new();
     for (k, (r, s)) in rows.iter().enumerate() {
         let word = s.word();

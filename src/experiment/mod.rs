@@ -56,9 +56,14 @@ impl Default for Shard {
 impl Shard {
     /// Parse `i/n` (0 ≤ i < n); errors are located in the `--shard` argument.
     pub fn parse(s: &str) -> std::result::Result<Shard, ConfigError> {
-        let loc = |column: usize| Loc { source: format!("--shard {s}").into(), line: 1, column: column as u32 };
+        let loc =
+            |column: usize| Loc { source: format!("--shard {s}").into(), line: 1, column: column as u32 };
         let Some((i, n)) = s.split_once('/') else {
-            return Err(ConfigError::new(&loc(1), "shard", format!("'{s}' is not INDEX/COUNT (such as 0/3)")));
+            return Err(ConfigError::new(
+                &loc(1),
+                "shard",
+                format!("'{s}' is not INDEX/COUNT (such as 0/3)"),
+            ));
         };
         let num = |t: &str, col: usize, what: &str| {
             t.trim().parse::<usize>().map_err(|_| {
@@ -71,7 +76,11 @@ impl Shard {
             return Err(ConfigError::new(&loc(i.len() + 2), "shard", "the count must be at least 1"));
         }
         if index >= count {
-            return Err(ConfigError::new(&loc(1), "shard", format!("index {index} must be below the count {count}")));
+            return Err(ConfigError::new(
+                &loc(1),
+                "shard",
+                format!("index {index} must be below the count {count}"),
+            ));
         }
         Ok(Shard { index, count })
     }
@@ -212,7 +221,8 @@ pub fn run_one(exp: &Experiment, r: &Run, obs: &mut dyn Observer) -> Result<RunO
     match result {
         Ok(mut m) => {
             m.seconds = started.elapsed().as_secs_f64();
-            let json = serde_json::to_string_pretty(&m).map_err(|e| Error::format(dir.join(METRICS), e.to_string()))?;
+            let json = serde_json::to_string_pretty(&m)
+                .map_err(|e| Error::format(dir.join(METRICS), e.to_string()))?;
             atomic_write(dir.join(METRICS), |w| w.write_all(json.as_bytes()))?;
             let ckpt = sibling(&dir.join(r.result_name()), "ckpt");
             if ckpt.exists() {
@@ -252,7 +262,10 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
         peak_memory_kib: peak_memory_kib(),
         threads: rayon::current_num_threads(),
         host: hostname(),
-        versions: Versions { ndstyle: env!("CARGO_PKG_VERSION").into(), config_schema: crate::config::VERSION },
+        versions: Versions {
+            ndstyle: env!("CARGO_PKG_VERSION").into(),
+            config_schema: crate::config::VERSION,
+        },
     })
 }
 
@@ -311,7 +324,11 @@ pub fn is_stale(lock: &Path) -> bool {
     let mut it = text.split_whitespace();
     match (it.next(), it.next().and_then(|p| p.parse::<u32>().ok())) {
         (Some(host), Some(pid)) => {
-            host == hostname() && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+            // Only Linux tells from /proc whether a pid is alive; elsewhere a lock is never stale.
+            cfg!(target_os = "linux")
+                && host == hostname()
+                && pid != std::process::id()
+                && !Path::new(&format!("/proc/{pid}")).exists()
         }
         _ => false,
     }

@@ -151,7 +151,9 @@ pub fn stylize<const N: usize>(
                 row: log.last().expect("just pushed"),
                 seconds_per_iter: secs,
             })?;
-            if let (Some(path), true) = (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters) {
+            if let (Some(path), true) =
+                (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters)
+            {
                 Checkpoint::save(
                     path,
                     fingerprint,

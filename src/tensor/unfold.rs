@@ -69,6 +69,9 @@ pub(crate) fn unfold_forward<const N: usize>(
                 let (ja, jb) = ((a - o0) as usize, (b - o0) as usize);
                 dst[..ja].fill(0.0);
                 dst[jb..].fill(0.0);
+                if ja == jb {
+                    continue;
+                }
                 let start = base + (a * s + off) as usize;
                 let mid = &mut dst[ja..jb];
                 if s == 1 {
@@ -129,6 +132,9 @@ pub(crate) fn unfold_transposed<const N: usize>(
                     let (ja, jb) = ((a - x0) as usize, (b - x0) as usize);
                     dst[..ja].fill(0.0);
                     dst[jb..].fill(0.0);
+                    if ja == jb {
+                        continue;
+                    }
                     let start = base + (a + off) as usize;
                     dst[ja..jb].copy_from_slice(&chan[start..start + (jb - ja)]);
                 } else {
