@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod distance;
+mod experiment;
+mod progress;
 mod stylize;
 mod visualize;
 mod weights;
@@ -30,6 +32,12 @@ pub enum Command {
     Visualize(visualize::VisualizeArgs),
     /// Pretrained weights files: `weights inspect FILE`.
     Weights(weights::WeightsArgs),
+    /// Run a YAML experiment: its sweep, one directory per run, an index (see docs/experiments.md).
+    Run(experiment::RunArgs),
+    /// Validate a YAML experiment and list the runs it expands to.
+    Check(experiment::ConfigArgs),
+    /// Report the done, running, failed and pending runs of an experiment directory.
+    Status(experiment::StatusArgs),
     /// Print the build's capabilities: ranks, extractors, threads.
     Info,
 }
@@ -139,6 +147,9 @@ pub fn run() -> anyhow::Result<()> {
         Command::Distance(args) => distance::run(&args),
         Command::Visualize(args) => visualize::run(&args),
         Command::Weights(args) => weights::run(&args),
+        Command::Run(args) => experiment::run(&args),
+        Command::Check(args) => experiment::check(&args),
+        Command::Status(args) => experiment::status(&args),
         Command::Info => {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");

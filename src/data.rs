@@ -33,8 +33,8 @@ pub enum Source {
     Npy { ndim: usize },
     /// A CSV signal with its sampling rate and lead names.
     Signal(SignalMeta),
-    /// A WAV file, as a spectrogram made with this STFT.
-    Audio(AudioMeta, StftConfig),
+    /// A WAV file, as a spectrogram made with this STFT; outputs get their phase by this Griffin–Lim.
+    Audio(AudioMeta, StftConfig, GriffinLim),
     /// A NIfTI or HDF5 volume with its header and spacing.
     Volume(VolumeMeta),
     /// A folder of PNG frames.
@@ -42,7 +42,7 @@ pub enum Source {
 }
 
 /// Options for reading inputs.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct LoadOptions {
     /// Resize images so their longer side is this many pixels.
     pub max_side: Option<u32>,
@@ -52,17 +52,6 @@ pub struct LoadOptions {
     pub stft: StftConfig,
     /// Griffin–Lim for audio outputs.
     pub griffin_lim: GriffinLim,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions {
-            max_side: None,
-            fs: None,
-            stft: StftConfig::default(),
-            griffin_lim: GriffinLim::default(),
-        }
-    }
 }
 
 /// The kind of `path`, or `None` for `.npy` (whose rank the array decides).
@@ -127,7 +116,7 @@ pub fn load_with<const N: usize>(path: &Path, o: &LoadOptions) -> Result<(Tensor
         }
         Some(Kind::Audio) => {
             let (t, meta) = read_wav_spectrogram(path, o.stft)?;
-            (cast(path, t)?, Source::Audio(meta, o.stft))
+            (cast(path, t)?, Source::Audio(meta, o.stft, o.griffin_lim))
         }
         Some(Kind::Volume) => {
             let (t, meta) = match h5_path(path)? {
@@ -183,8 +172,8 @@ pub fn save<const N: usize>(path: &Path, t: &Tensor<N>, like: &Source) -> Result
             write_csv(path, &cast(path, t.clone())?, &meta)
         }
         Some(Kind::Audio) => match like {
-            Source::Audio(meta, cfg) => {
-                write_wav_spectrogram(path, &cast(path, t.clone())?, meta, *cfg, GriffinLim::default())
+            Source::Audio(meta, cfg, gl) => {
+                write_wav_spectrogram(path, &cast(path, t.clone())?, meta, *cfg, *gl)
             }
             _ => Err(needs(path, "a WAV input (for its sample rate and framing)")),
         },

@@ -21,6 +21,15 @@ pub enum Error {
     /// A file was read but its content is not what it should be.
     #[error("{}: {detail}", path.display())]
     Format { path: PathBuf, detail: String },
+    /// An experiment config is wrong at a file, line, column and key.
+    #[error(transparent)]
+    Config(#[from] Box<crate::config::ConfigError>),
+}
+
+impl From<crate::config::ConfigError> for Error {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Error::Config(Box::new(e))
+    }
 }
 
 /// Shorthand for `std::result::Result<T, ndstyle::Error>`.

@@ -3,9 +3,11 @@
 //! The core is [`tensor`]: a rank-generic `Tensor<N>` shaped `[batch, channels, spatial; N]` with
 //! convolution, pooling, activations, Gram matrices and resampling, each with its backward pass.
 
+pub mod config;
 pub mod data;
 pub mod datasets;
 pub mod error;
+pub mod experiment;
 pub mod extractors;
 pub mod io;
 pub mod losses;

@@ -4,12 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
+use super::progress::Bar;
 use super::{parse_style_layers, ExtractorArgs};
 use ndstyle::data;
 use ndstyle::losses::Weights;
-use ndstyle::runner::{sibling, stylize, write_outputs, Init, Inputs, OptimizerKind, Progress, Settings};
+use ndstyle::runner::{
+    load_inputs, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings,
+};
 
 #[derive(Args, Debug)]
 pub struct StylizeArgs {
@@ -98,26 +100,10 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
         bail!("--style-weight given {} times for {} styles", a.style_weight.len(), a.style.len());
     }
     let settings = settings(a)?;
-    let (content, source) = data::load_with::<N>(&a.content, &a.ext.load_options())?;
-    let mut styles = Vec::new();
-    for (i, s) in a.style.iter().enumerate() {
-        let (t, _) = data::load_with::<N>(s, &a.ext.load_options())?;
-        if t.channels() != content.channels() {
-            bail!(
-                "{}: {} channels, but the content {} has {}",
-                s.display(),
-                t.channels(),
-                a.content.display(),
-                content.channels()
-            );
-        }
-        styles.push((t, a.style_weight.get(i).copied().unwrap_or(1.0)));
-    }
-    let init = match &a.init_file {
-        Some(p) => Some(data::load_with::<N>(p, &a.ext.load_options())?.0),
-        None => None,
-    };
-    let inputs = Inputs { content, styles, init };
+    let weights = a.style_weight.iter().copied().chain(std::iter::repeat(1.0));
+    let styles: Vec<(PathBuf, f64)> = a.style.iter().cloned().zip(weights).collect();
+    let (inputs, source) =
+        load_inputs::<N>(&a.content, &styles, a.init_file.as_deref(), &a.ext.load_options())?;
     let outcome =
         with_progress(a, &settings, |on_iter| stylize(&settings, &inputs, Some(&ckpt), a.resume, on_iter))?;
     write_outputs(out, &outcome, source)?;
@@ -166,26 +152,12 @@ pub fn with_progress<T>(
     s: &Settings,
     f: impl FnOnce(&mut dyn FnMut(&Progress) -> ndstyle::Result<()>) -> ndstyle::Result<T>,
 ) -> anyhow::Result<T> {
-    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new((s.iters * s.levels) as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
-            .expect("a valid template"),
-    );
+    let bar = Bar::new(a.quiet, s.iters, s.levels);
     let mut on_iter = |p: &Progress| {
-        bar.set_position((p.level * p.iterations + p.iteration) as u64);
-        let style: f64 = p.row.style.iter().sum();
-        bar.set_message(format!(
-            "level {}/{} loss {:.3e} (content {:.3e}, style {:.3e}) {:.2} s/it",
-            p.level + 1,
-            p.levels,
-            p.row.total,
-            p.row.content,
-            style,
-            p.seconds_per_iter
-        ));
+        bar.update(p);
         Ok(())
     };
     let out = f(&mut on_iter);
-    bar.finish_and_clear();
+    bar.finish();
     Ok(out?)
 }

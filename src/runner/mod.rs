@@ -1,10 +1,12 @@
 //! One style-transfer run, top to bottom: pyramid levels, targets, optimisation, checkpoints, loss log.
 
 mod checkpoint;
+mod load;
 mod outputs;
 mod settings;
 
 pub use checkpoint::Checkpoint;
+pub use load::load_inputs;
 pub use outputs::{sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
 

@@ -1,0 +1,137 @@
+//! The documentation of every key, which keys may be swept, and `docs/config.md` generated from it.
+
+/// How a key is swept: a scalar key sweeps when given a list; a list key when given a list of lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    No,
+    Scalar,
+    List,
+}
+
+/// One documented key.
+pub struct KeyDoc {
+    /// Dotted path; `[]` marks the entries of a list.
+    pub key: &'static str,
+    pub ty: &'static str,
+    pub default: &'static str,
+    pub sweep: Sweep,
+    /// Short label used in run names when swept (`beta=1e3`).
+    pub label: &'static str,
+    pub doc: &'static str,
+}
+
+const fn k(
+    key: &'static str,
+    ty: &'static str,
+    default: &'static str,
+    sweep: Sweep,
+    label: &'static str,
+    doc: &'static str,
+) -> KeyDoc {
+    KeyDoc { key, ty, default, sweep, label, doc }
+}
+
+use Sweep::{List, No, Scalar};
+
+/// Every key of schema version 1, in the order of `docs/config.md`.
+pub const KEYS: &[KeyDoc] = &[
+    k("version", "integer", "required", No, "", "Schema version; must be `1`."),
+    k("name", "string", "the file's stem", No, "", "Experiment name, shown in the index."),
+    k("inputs", "mapping", "required", No, "", "What to stylise."),
+    k("inputs.content", "path or glob", "required", No, "", "The content input. A glob (`*`, `?`, `[..]`) makes a batch: one run per matching file, named after it."),
+    k("inputs.styles", "list", "required", No, "", "Style inputs, each a path (or glob: every match is a style) or `{path, weight}`."),
+    k("inputs.styles[].path", "path or glob", "required", No, "", "A style input in the `{path, weight}` form."),
+    k("inputs.styles[].weight", "number ≥ 0", "1", No, "", "The style's blend weight."),
+    k("inputs.kind", "string", "inferred", No, "", "`image` (rank 2), `signal` (rank 1) or `volume` (rank 3); checked against the files."),
+    k("inputs.rank", "1, 2 or 3", "inferred", No, "", "Spatial rank; inferred from the content (images: 2; `.npy`: its dimensions) or `kind`."),
+    k("inputs.max_side", "integer ≥ 1", "none", Scalar, "max_side", "Resize images so that their longer side is this many pixels."),
+    k("inputs.init_file", "path", "none", No, "", "The starting point when `init: file`."),
+    k("extractor", "mapping", "random-bank", No, "", "The feature extractor."),
+    k("extractor.name", "string", "random-bank", Scalar, "extractor", "`random-bank`, `random-vgg`, `spectral` (1D only), or a pretrained name the build knows."),
+    k("extractor.weights", "path", "none", No, "", "HDF5 weights file for pretrained extractors."),
+    k("extractor.pooling", "max or avg", "max", Scalar, "pooling", "Pooling between VGG blocks."),
+    k("extractor.seed", "integer ≥ 0", "0", Scalar, "seed", "Seed of random extractors and of the initial noise."),
+    k("extractor.content_layers", "list of layer names", "the extractor's", List, "content_layers", "Layers of the content loss."),
+    k("extractor.style_layers", "list of layer names", "the extractor's", List, "layers", "Layers of the style loss. A list of lists sweeps over layer sets."),
+    k("losses", "mapping", "defaults below", No, "", "Weights of the objective `J = α·J_content + β·J_style + tv·TV`."),
+    k("losses.alpha", "number ≥ 0", "1", Scalar, "alpha", "Content weight α."),
+    k("losses.beta", "number ≥ 0", "1e3", Scalar, "beta", "Style weight β."),
+    k("losses.style_layer_weights", "mapping layer → number ≥ 0", "equal, summing to 1", No, "", "Per-layer style weights λ_l; layers not named get 1/(number of style layers)."),
+    k("losses.tv", "number ≥ 0", "0", Scalar, "tv", "Total-variation weight."),
+    k("losses.normalization", "lecture, gatys or johnson", "lecture", Scalar, "norm", "Normalisation of the content and style costs."),
+    k("optimizer", "mapping", "defaults below", No, "", "Optimiser and schedule."),
+    k("optimizer.name", "lbfgs or adam", "lbfgs", Scalar, "optimizer", "The optimiser."),
+    k("optimizer.lr", "number > 0", "0.02", Scalar, "lr", "Adam's learning rate (ignored by L-BFGS)."),
+    k("optimizer.iterations", "integer ≥ 1", "100", Scalar, "iters", "Iterations per pyramid level."),
+    k("optimizer.levels", "1 to 8", "1", Scalar, "levels", "Pyramid levels; each level below the finest halves the size."),
+    k("optimizer.rel_tol", "number ≥ 0", "none", Scalar, "rel_tol", "Stop a level when the relative loss change falls below this."),
+    k("optimizer.checkpoint_every", "integer ≥ 0", "10", No, "", "Checkpoint every this many iterations (0: at the end of each level)."),
+    k("init", "string", "noise", Scalar, "init", "`noise`, `content`, `content+noise[:RATIO]` or `file` (with `inputs.init_file`)."),
+    k("outputs", "mapping", "defaults below", No, "", "Where results go."),
+    k("outputs.directory", "path", "runs/<name>", No, "", "The experiment directory (one subdirectory per run); `-o DIR` overrides it."),
+    k("outputs.format", "png, jpg or npy", "png for images, else npy", No, "", "The result's file format."),
+];
+
+/// The documentation of `key`, if it is documented.
+pub fn doc(key: &str) -> Option<&'static KeyDoc> {
+    KEYS.iter().find(|d| d.key == key)
+}
+
+/// `docs/config.md`: the key table, sweep rules and an example.
+pub fn markdown() -> String {
+    let mut s = String::from(
+        "# Experiment configuration (schema version 1)\n\n\
+         <!-- Generated from src/config/schema.rs; the config tests check it. Regenerate with\n\
+         `NDSTYLE_BLESS=1 cargo test --test tests config::docs`. -->\n\n\
+         An experiment is a YAML file run with `ndstyle run FILE` (see `docs/experiments.md`).\n\
+         Unknown keys are errors, and every error names the file, line, column and key.\n\
+         Relative paths are relative to the directory of the config file.\n\n\
+         ## Keys\n\n\
+         | key | type | default | sweep | meaning |\n|---|---|---|---|---|\n",
+    );
+    for d in KEYS {
+        let sweep = match d.sweep {
+            Sweep::No => String::new(),
+            Sweep::Scalar => format!("list (`{}=`)", d.label),
+            Sweep::List => format!("list of lists (`{}=`)", d.label),
+        };
+        s.push_str(&format!("| `{}` | {} | {} | {} | {} |\n", d.key, d.ty, d.default, sweep, d.doc));
+    }
+    s.push_str(
+        "\n## Sweeps\n\n\
+         A key marked in the sweep column may list several values: `beta: [1e3, 1e4]`, or for layer\n\
+         lists `style_layers: [[relu1_1], [relu1_1, relu2_1]]`. The experiment expands the cartesian\n\
+         product of all swept keys (and of the files a content glob matches) into one run each. A\n\
+         run is named by its swept values, `beta=1e3_layers=relu1_1+relu2_1` (numbers in their\n\
+         shortest form, layer sets joined by `+`), prefixed by the content file's stem for a glob.\n\
+         Runs are sorted by name; `--shard i/n` takes the runs whose position k has k mod n = i.\n\n\
+         ## Overrides\n\n\
+         `--set KEY=VALUE` sets a dotted key before validation, with VALUE read as YAML\n\
+         (`--set losses.beta=1e4`, `--set 'losses.beta=[1e3, 1e4]'`). Errors in it name the argument.\n\n\
+         ## Example\n\n```yaml\n",
+    );
+    s.push_str(EXAMPLE);
+    s.push_str("```\n");
+    s
+}
+
+/// A small complete experiment, also parsed by the tests.
+pub const EXAMPLE: &str = "version: 1
+inputs:
+  content: ../datasets/images/landscape.png
+  styles:
+    - ../datasets/images/waves.png
+    - {path: ../datasets/images/stripes.png, weight: 0.5}
+  max_side: 32
+extractor:
+  name: random-bank
+  seed: 0
+losses:
+  alpha: 1
+  beta: [1e3, 1e4]
+optimizer:
+  name: lbfgs
+  iterations: 10
+outputs:
+  directory: ../runs/image_sweep
+";

@@ -1,0 +1,342 @@
+//! The second stage: one grid point of raw config → the [`Run`]s it stands for, every value checked.
+
+use std::path::{Path, PathBuf};
+
+use super::raw::{RawExperiment, RawStyle};
+use super::tree::{ConfigError, Node};
+use super::Run;
+use crate::extractors::{ExtractorSpec, Pooling, NAMES};
+use crate::losses::{Normalization, Weights};
+use crate::runner::{Init, OptimizerKind, Settings};
+
+type Res<T> = std::result::Result<T, ConfigError>;
+
+/// Errors located at a key of the point's tree (or its nearest located ancestor).
+struct At<'a>(&'a Node);
+
+impl At<'_> {
+    fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
+        let mut path = key;
+        let loc = loop {
+            if let Some(n) = self.0.get(path) {
+                break n.loc.clone();
+            }
+            match path.rfind(['.', '[']) {
+                Some(i) => path = &path[..i],
+                None => break self.0.loc.clone(),
+            }
+        };
+        ConfigError::new(&loc, key, msg)
+    }
+
+    fn non_negative(&self, key: &str, v: Option<f64>, default: f64) -> Res<f64> {
+        let v = v.unwrap_or(default);
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(self.err(key, format!("must be a finite number >= 0, not {v}")))
+        }
+    }
+
+    fn parse<T: std::str::FromStr<Err = crate::Error>>(&self, key: &str, v: &str) -> Res<T> {
+        v.parse().map_err(|e: crate::Error| self.err(key, strip_invalid(&e.to_string())))
+    }
+}
+
+/// `invalid pooling: 'x' (…)` → `'x' (…)`: the key is named by the error already.
+fn strip_invalid(msg: &str) -> String {
+    match msg.strip_prefix("invalid ").and_then(|m| m.split_once(": ")) {
+        Some((_, rest)) => rest.to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// What kind of data the inputs are, fixing the rank.
+fn kind_rank(at: &At, kind: Option<&str>) -> Res<Option<usize>> {
+    match kind {
+        None | Some("auto") => Ok(None),
+        Some("signal") => Ok(Some(1)),
+        Some("image") => Ok(Some(2)),
+        Some("volume") => Ok(Some(3)),
+        Some(k) => Err(at.err("inputs.kind", format!("'{k}' is not known (signal, image, volume or auto)"))),
+    }
+}
+
+/// The runs of one grid point: one per content file.
+pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) -> Res<Vec<Run>> {
+    let at = At(point);
+    let i = &raw.inputs;
+    let pattern = &i.content;
+    let is_glob = has_glob(pattern);
+    let contents = files(&at, "inputs.content", base, pattern)?;
+    if i.styles.is_empty() {
+        return Err(at.err("inputs.styles", "at least one style input is needed"));
+    }
+    let mut styles = Vec::new();
+    for (k, s) in i.styles.iter().enumerate() {
+        let (path, weight, key) = match s {
+            RawStyle::Path(p) => (p, None, format!("inputs.styles[{k}]")),
+            RawStyle::Weighted(w) => (&w.path, w.weight, format!("inputs.styles[{k}].path")),
+        };
+        let w = at.non_negative(&format!("inputs.styles[{k}].weight"), weight, 1.0)?;
+        for f in files(&at, &key, base, path)? {
+            styles.push((f, w));
+        }
+    }
+    let kind_rank = kind_rank(&at, i.kind.as_deref())?;
+    if let (Some(r), Some(k)) = (i.rank, kind_rank) {
+        if r != k {
+            return Err(at.err(
+                "inputs.rank",
+                format!("{r} contradicts kind '{}' (rank {k})", i.kind.as_deref().unwrap_or("")),
+            ));
+        }
+    }
+    if let Some(r) = i.rank {
+        if !(1..=3).contains(&r) {
+            return Err(at.err("inputs.rank", format!("{r} (must be 1, 2 or 3)")));
+        }
+    }
+    if i.max_side == Some(0) {
+        return Err(at.err("inputs.max_side", "must be at least 1"));
+    }
+    let init_file = match &i.init_file {
+        Some(p) => Some(existing(&at, "inputs.init_file", base.join(p))?),
+        None => None,
+    };
+    let settings = settings(&at, raw, base, init_file.is_some())?;
+    let mut out = Vec::new();
+    for content in contents {
+        let rank = crate::data::probe_rank(&content, i.rank.or(kind_rank))
+            .map_err(|e| at.err("inputs.content", strip_invalid(&e.to_string())))?;
+        let is_image = matches!(ext(&content).as_str(), "png" | "jpg" | "jpeg");
+        let format = match raw.outputs.format.as_deref() {
+            None if is_image => "png".to_string(),
+            None => "npy".to_string(),
+            Some(f @ ("png" | "jpg" | "npy")) => f.to_string(),
+            Some("jpeg") => "jpg".to_string(),
+            Some(f) => return Err(at.err("outputs.format", format!("'{f}' is not known (png, jpg or npy)"))),
+        };
+        if format != "npy" && rank != 2 {
+            return Err(at.err(
+                "outputs.format",
+                format!("{format} holds images (rank 2), but the inputs have rank {rank}; use npy"),
+            ));
+        }
+        let mut name_parts = Vec::new();
+        if is_glob {
+            name_parts
+                .push(content.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+        }
+        name_parts.extend(parts.iter().cloned());
+        let name = if name_parts.is_empty() { "run".to_string() } else { sanitize(&name_parts.join("_")) };
+        let mut resolved = raw.clone();
+        fill_resolved(&mut resolved, &settings, &content, &styles, init_file.as_deref(), rank, &format);
+        let resolved = serde_saphyr::to_string(&resolved)
+            .map_err(|e| at.err("", format!("cannot write the resolved config: {e}")))?;
+        out.push(Run {
+            name,
+            rank,
+            content,
+            styles: styles.clone(),
+            init_file: init_file.clone(),
+            max_side: i.max_side,
+            settings: settings.clone(),
+            format,
+            resolved,
+        });
+    }
+    Ok(out)
+}
+
+fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> Res<Settings> {
+    let d = Settings::default();
+    let e = &raw.extractor;
+    let name = e.name.clone().unwrap_or_else(|| d.extractor.name.clone());
+    if !NAMES.contains(&name.as_str()) {
+        return Err(
+            at.err("extractor.name", format!("'{name}' is not known; choose one of {}", NAMES.join(", ")))
+        );
+    }
+    let pooling: Pooling = match &e.pooling {
+        Some(p) => at.parse("extractor.pooling", p)?,
+        None => Pooling::Max,
+    };
+    let weights = match &e.weights {
+        Some(w) => Some(existing(at, "extractor.weights", base.join(w))?),
+        None => None,
+    };
+    let extractor = ExtractorSpec { name, pooling, seed: e.seed.unwrap_or(0), weights };
+    let l = &raw.losses;
+    let dw = &d.weights;
+    let mut style_layers = e.style_layers.clone();
+    if let Some(ws) = &l.style_layer_weights {
+        for (layer, w) in ws {
+            let key = format!("losses.style_layer_weights.{layer}");
+            at.non_negative(&key, Some(*w), 0.0)?;
+            match &style_layers {
+                Some(ls) if !ls.contains(layer) => {
+                    return Err(
+                        at.err(&key, format!("'{layer}' is not one of the style layers [{}]", ls.join(", ")))
+                    )
+                }
+                _ => {}
+            }
+        }
+        if style_layers.is_none() {
+            style_layers = Some(ws.keys().cloned().collect());
+        }
+    }
+    for (key, ls) in
+        [("extractor.style_layers", &style_layers), ("extractor.content_layers", &e.content_layers)]
+    {
+        if ls.as_ref().is_some_and(|v| v.is_empty()) {
+            return Err(at.err(key, "an empty list; leave the key out for the extractor's layers"));
+        }
+    }
+    let style_layers = style_layers.map(|ls| {
+        let n = ls.len() as f64;
+        let given = l.style_layer_weights.clone().unwrap_or_default();
+        ls.into_iter().map(|name| (name.clone(), given.get(&name).copied().unwrap_or(1.0 / n))).collect()
+    });
+    let weights = Weights {
+        content: at.non_negative("losses.alpha", l.alpha, dw.content)?,
+        style: at.non_negative("losses.beta", l.beta, dw.style)?,
+        tv: at.non_negative("losses.tv", l.tv, dw.tv)?,
+        norm: match &l.normalization {
+            Some(n) => at.parse::<Normalization>("losses.normalization", n)?,
+            None => dw.norm,
+        },
+    };
+    let o = &raw.optimizer;
+    let lr = o.lr.unwrap_or(0.02);
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(at.err("optimizer.lr", format!("must be > 0, not {lr}")));
+    }
+    let optimizer = match o.name.as_deref().unwrap_or("lbfgs") {
+        "lbfgs" => OptimizerKind::Lbfgs,
+        "adam" => OptimizerKind::Adam { lr },
+        n => return Err(at.err("optimizer.name", format!("'{n}' is not known (lbfgs or adam)"))),
+    };
+    let iters = o.iterations.unwrap_or(d.iters);
+    if iters == 0 {
+        return Err(at.err("optimizer.iterations", "must be at least 1"));
+    }
+    let levels = o.levels.unwrap_or(d.levels);
+    if !(1..=8).contains(&levels) {
+        return Err(at.err("optimizer.levels", format!("{levels} (must be 1 to 8)")));
+    }
+    if let Some(t) = o.rel_tol {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(at.err("optimizer.rel_tol", format!("must be a finite number >= 0, not {t}")));
+        }
+    }
+    let init: Init = match &raw.init {
+        Some(s) => at.parse("init", s)?,
+        None => d.init,
+    };
+    if init == Init::File && !has_init_file {
+        return Err(at.err("init", "'file' needs inputs.init_file"));
+    }
+    Ok(Settings {
+        extractor,
+        content_layers: e.content_layers.clone(),
+        style_layers,
+        weights,
+        optimizer,
+        iters,
+        rel_tol: o.rel_tol,
+        levels,
+        init,
+        checkpoint_every: o.checkpoint_every.unwrap_or(10),
+    })
+}
+
+/// The files `pattern` names (relative to `base`): a glob's sorted matches, or the one existing file.
+fn files(at: &At, key: &str, base: &Path, pattern: &str) -> Res<Vec<PathBuf>> {
+    let full = base.join(pattern);
+    if !has_glob(pattern) {
+        return Ok(vec![existing(at, key, full)?]);
+    }
+    let text = full.to_string_lossy();
+    let paths = glob::glob(&text).map_err(|e| at.err(key, format!("bad glob '{pattern}': {e}")))?;
+    let mut found: Vec<PathBuf> = paths.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(at.err(key, format!("no file matches '{}'", full.display())));
+    }
+    Ok(found)
+}
+
+fn existing(at: &At, key: &str, p: PathBuf) -> Res<PathBuf> {
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(at.err(key, format!("file not found: {}", p.display())))
+    }
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn ext(p: &Path) -> String {
+    p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
+}
+
+/// Keep names portable as directory names: letters, digits and `._=+-`; anything else becomes `-`.
+fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "._=+-".contains(c) { c } else { '-' }).collect()
+}
+
+fn abs(p: &Path) -> String {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}
+
+/// The raw config of one run with every default filled in and paths made absolute.
+fn fill_resolved(
+    r: &mut RawExperiment,
+    s: &Settings,
+    content: &Path,
+    styles: &[(PathBuf, f64)],
+    init_file: Option<&Path>,
+    rank: usize,
+    format: &str,
+) {
+    use super::raw::RawStyleFile;
+    r.inputs.content = abs(content);
+    r.inputs.styles = styles
+        .iter()
+        .map(|(p, w)| RawStyle::Weighted(RawStyleFile { path: abs(p), weight: Some(*w) }))
+        .collect();
+    r.inputs.rank = Some(rank);
+    r.inputs.init_file = init_file.map(abs);
+    let e = &mut r.extractor;
+    e.name = Some(s.extractor.name.clone());
+    e.pooling = Some(format!("{:?}", s.extractor.pooling).to_lowercase());
+    e.seed = Some(s.extractor.seed);
+    e.weights = s.extractor.weights.as_deref().map(abs);
+    e.style_layers = s.style_layers.as_ref().map(|ls| ls.iter().map(|(l, _)| l.clone()).collect());
+    let l = &mut r.losses;
+    l.alpha = Some(s.weights.content);
+    l.beta = Some(s.weights.style);
+    l.tv = Some(s.weights.tv);
+    l.normalization = Some(format!("{:?}", s.weights.norm).to_lowercase());
+    l.style_layer_weights = s.style_layers.as_ref().map(|ls| ls.iter().cloned().collect());
+    let o = &mut r.optimizer;
+    let (name, lr) = match s.optimizer {
+        OptimizerKind::Lbfgs => ("lbfgs", None),
+        OptimizerKind::Adam { lr } => ("adam", Some(lr)),
+    };
+    o.name = Some(name.into());
+    o.lr = lr;
+    o.iterations = Some(s.iters);
+    o.levels = Some(s.levels);
+    o.rel_tol = s.rel_tol;
+    o.checkpoint_every = Some(s.checkpoint_every);
+    if r.init.is_none() {
+        r.init = Some("noise".into());
+    }
+    r.outputs.directory = None;
+    r.outputs.format = Some(format.to_string());
+}
