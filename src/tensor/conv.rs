@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 use crate::profile::{timed, Phase};
 
 /// Upper bound of one thread's unfolded (im2col) buffer, in bytes.
-pub const UNFOLD_BYTES: usize = 8 << 20;
+pub const UNFOLD_BYTES: usize = 8192 << 10;
 /// Fewest positions in a tile, even when one position's column exceeds the byte budget.
-const MIN_TILE: usize = 16;
+const MIN_TILE: usize = 256;
 
 /// The gradients of a convolution with respect to all of its arguments.
 #[derive(Clone, Debug)]
