@@ -8,9 +8,8 @@
 use rayon::prelude::*;
 
 use super::gemm::{matmul_raw, MatRef, Threads};
-use super::geometry::{Geometry, Padding, Window};
+use super::geometry::{Geometry, Window};
 use super::unfold::{runs, unfold_forward, unfold_transposed};
-use super::winograd;
 use super::Tensor;
 use crate::error::{Error, Result};
 use crate::profile::{timed, Phase};
@@ -52,9 +51,6 @@ fn forward<const N: usize>(
     window: &Window<N>,
 ) -> Result<Tensor<N>> {
     let g = check("conv_forward", x.channels(), x.spatial(), w, bias, window)?;
-    if winograd::applies(&g) {
-        return Ok(winograd::forward(x, &winograd::transform_weights(w), w.batch(), bias, &g));
-    }
     let (co, ci, rows) = (w.batch(), w.channels(), w.channels() * g.taps());
     let pout = g.out_positions();
     let mut y = Tensor::zeros(x.batch(), co, g.output);
@@ -103,9 +99,6 @@ fn backward_input<const N: usize>(
 ) -> Result<Tensor<N>> {
     let g = check("conv_backward_input", w.channels(), input, w, None, window)?;
     check_output("conv_backward_input", dy, w, &g)?;
-    if let Some(dx) = backward_input_winograd(dy, w, &g)? {
-        return Ok(dx);
-    }
     let (co, ci, taps) = (w.batch(), w.channels(), g.taps());
     let rows = co * taps;
     // wt[ci, co·taps + k] = w[co, ci, k]
@@ -129,36 +122,6 @@ fn backward_input<const N: usize>(
         }
     });
     Ok(dx)
-}
-
-/// For 3-tap, stride-1 convolutions with at most 2 padding on each side, the input gradient is
-/// itself such a convolution: of `dy` with the kernel flipped on every axis and its channels
-/// swapped, padded `2 − lo` before and `2 − hi` after; computed by Winograd, `None` elsewhere.
-fn backward_input_winograd<const N: usize>(
-    dy: &Tensor<N>,
-    w: &Tensor<N>,
-    g: &Geometry<N>,
-) -> Result<Option<Tensor<N>>> {
-    if !winograd::applies(g) || g.lo.iter().chain(&g.hi).any(|&p| p > 2) {
-        return Ok(None);
-    }
-    let (co, ci) = (w.batch(), w.channels());
-    let taps = g.taps();
-    // wf[ci, co, k] = w[co, ci, taps − 1 − k]: the kernel flipped on every axis, channels swapped.
-    let mut wf = vec![0.0; ci * co * taps];
-    for o in 0..co {
-        for i in 0..ci {
-            let src = &w.data()[(o * ci + i) * taps..(o * ci + i + 1) * taps];
-            let dst = &mut wf[(i * co + o) * taps..(i * co + o + 1) * taps];
-            dst.iter_mut().zip(src.iter().rev()).for_each(|(d, s)| *d = *s);
-        }
-    }
-    let wf = Tensor::from_vec(ci, co, g.kernel, wf)?;
-    let lo = g.lo.map(|p| 2 - p);
-    let hi = g.hi.map(|p| 2 - p);
-    let gt = Window::new([3; N]).padding(Padding::Explicit { lo, hi }).resolve(g.output)?;
-    debug_assert_eq!(gt.output, g.input);
-    Ok(Some(winograd::forward(dy, &winograd::transform_weights(&wf), ci, None, &gt)))
 }
 
 /// Gradients with respect to the weight and the bias (needed only when a network is trained).

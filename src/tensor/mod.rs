@@ -11,7 +11,6 @@ pub mod gram;
 pub mod pool;
 pub mod resample;
 mod unfold;
-mod winograd;
 
 pub use array::{Image, Signal, Tensor, Volume};
 pub use geometry::{Padding, Window};
