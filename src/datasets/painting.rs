@@ -77,8 +77,8 @@ pub fn brush_strokes(h: usize, w: usize, seed: u64) -> Tensor<2> {
     let mut t = Tensor::zeros(1, 3, [h, w]);
     for i in 0..h {
         for j in 0..w {
-            for c in 0..3 {
-                *t.at_mut(0, c, [i, j]) = canvas[i * w + j][c].clamp(0.0, 1.0);
+            for (c, v) in canvas[i * w + j].iter().enumerate() {
+                *t.at_mut(0, c, [i, j]) = v.clamp(0.0, 1.0);
             }
         }
     }
