@@ -1,5 +1,6 @@
 //! Small synthetic samples made by the project itself, so that every demo and test runs offline.
 
 mod images;
+pub mod painting;
 
 pub use images::{checkerboard, landscape, stripes, waves};
