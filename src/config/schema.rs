@@ -42,10 +42,15 @@ pub const KEYS: &[KeyDoc] = &[
     k("inputs.styles", "list", "required", No, "", "Style inputs, each a path (or glob: every match is a style) or `{path, weight}`."),
     k("inputs.styles[].path", "path or glob", "required", No, "", "A style input in the `{path, weight}` form."),
     k("inputs.styles[].weight", "number ≥ 0", "1", No, "", "The style's blend weight."),
-    k("inputs.kind", "string", "inferred", No, "", "`image` (rank 2), `signal` (rank 1) or `volume` (rank 3); checked against the files."),
+    k("inputs.kind", "string", "inferred", No, "", "`signal` or `audio` (rank 1), `image` (rank 2), `volume` or `video` (rank 3); checked against the content's format (a folder is a video)."),
     k("inputs.rank", "1, 2 or 3", "inferred", No, "", "Spatial rank; inferred from the content (images: 2; `.npy`: its dimensions) or `kind`."),
     k("inputs.max_side", "integer ≥ 1", "none", Scalar, "max_side", "Resize images so that their longer side is this many pixels."),
     k("inputs.init_file", "path", "none", No, "", "The starting point when `init: file`."),
+    k("inputs.fs", "number > 0", "the file's `# fs=` line", No, "", "Sampling rate in Hz of CSV signals without a `# fs=` line."),
+    k("inputs.n_fft", "even integer ≥ 4", "2048", Scalar, "n_fft", "Audio: STFT length; the spectrogram has `n_fft/2 + 1` frequency bins as channels."),
+    k("inputs.hop", "1 to n_fft/2", "512", Scalar, "hop", "Audio: STFT hop in samples."),
+    k("inputs.griffin_lim", "integer ≥ 0", "100", No, "", "Audio: Griffin–Lim iterations that find the phase of the result."),
+    k("inputs.window", "[lo, hi]", "none", No, "", "Volumes: intensity window mapped to [0, 1] before stylising and back on output (e.g. `[-1000, 400]` for CT in HU)."),
     k("extractor", "mapping", "random-bank", No, "", "The feature extractor."),
     k("extractor.name", "string", "random-bank", Scalar, "extractor", "`random-bank`, `random-vgg`, `spectral` (1D only), or a pretrained name the build knows."),
     k("extractor.weights", "path", "none", No, "", "HDF5 weights file for pretrained extractors."),
@@ -67,9 +72,10 @@ pub const KEYS: &[KeyDoc] = &[
     k("optimizer.rel_tol", "number ≥ 0", "none", Scalar, "rel_tol", "Stop a level when the relative loss change falls below this."),
     k("optimizer.checkpoint_every", "integer ≥ 0", "10", No, "", "Checkpoint every this many iterations (0: at the end of each level)."),
     k("init", "string", "noise", Scalar, "init", "`noise`, `content`, `content+noise[:RATIO]` or `file` (with `inputs.init_file`)."),
+    k("preserve_color", "none, luminance or histogram", "none", Scalar, "color", "RGB inputs: keep the content's colours by stylising the luminance (Y of YIQ) only, or by matching the styles' colour mean and covariance to the content's first (Gatys et al. 2016)."),
     k("outputs", "mapping", "defaults below", No, "", "Where results go."),
     k("outputs.directory", "path", "runs/<name>", No, "", "The experiment directory (one subdirectory per run); `-o DIR` overrides it."),
-    k("outputs.format", "png, jpg or npy", "png for images, else npy", No, "", "The result's file format."),
+    k("outputs.format", "png, jpg, npy, csv, wav, nii, nii.gz or frames", "the content's format (npy for `.npy` and HDF5)", No, "", "The result's format: png/jpg for images, csv for signals (sampling rate and leads kept), wav for audio (Griffin–Lim), nii/nii.gz for volumes (header kept), frames (a folder `result/` of PNG frames) for rank 3 with 1 or 3 channels; npy for any."),
 ];
 
 /// The documentation of `key`, if it is documented.
