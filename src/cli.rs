@@ -90,7 +90,7 @@ pub struct ExtractorArgs {
     pub griffin_lim: usize,
     /// Intensity window of volumes, LO,HI (e.g. -1000,400 for CT in HU): mapped to [0, 1] before
     /// stylising and back on output.
-    #[arg(long, value_delimiter = ',', num_args = 1, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
     pub window: Option<Vec<f32>>,
 }
 

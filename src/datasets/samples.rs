@@ -42,30 +42,33 @@ pub const VIDEO_SIDE: usize = 32;
 /// Frame folders are listed as folders.
 pub fn generate(out: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    let mut put = |rel: &str| {
+    let mut put = |rel: &str| -> Result<PathBuf> {
         let p = out.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| crate::Error::io(parent, e))?;
+        }
         written.push(p.clone());
-        p
+        Ok(p)
     };
     let s = IMAGE_SIDE;
-    write_image(put("images/landscape.png"), &landscape(s, s))?;
-    write_image(put("images/waves.png"), &waves(s, s, 1))?;
-    write_image(put("images/stripes.png"), &stripes(s, s, 16.0))?;
+    write_image(put("images/landscape.png")?, &landscape(s, s))?;
+    write_image(put("images/waves.png")?, &waves(s, s, 1))?;
+    write_image(put("images/stripes.png")?, &stripes(s, s, 16.0))?;
 
     let (t, meta) = ecg(60.0, false)?;
-    write_csv(&put("signals/ecg_60bpm.csv"), &t, &meta)?;
+    write_csv(&put("signals/ecg_60bpm.csv")?, &t, &meta)?;
     let (t, meta) = ecg(90.0, true)?;
-    write_csv(&put("signals/ecg_90bpm.csv"), &t, &meta)?;
+    write_csv(&put("signals/ecg_90bpm.csv")?, &t, &meta)?;
 
-    write_wav(&put("audio/melody.wav"), &melody(), AUDIO_RATE, SampleFormat::Int(16))?;
-    write_wav(&put("audio/texture.wav"), &percussive_texture(), AUDIO_RATE, SampleFormat::Int(16))?;
+    write_wav(&put("audio/melody.wav")?, &melody(), AUDIO_RATE, SampleFormat::Int(16))?;
+    write_wav(&put("audio/texture.wav")?, &percussive_texture(), AUDIO_RATE, SampleFormat::Int(16))?;
 
     let meta = volume_meta();
-    write_nifti(&put("volumes/phantom.nii.gz"), &phantom_hu()?, &meta)?;
-    write_nifti(&put("volumes/texture.nii.gz"), &gyroid_hu(), &meta)?;
+    write_nifti(&put("volumes/phantom.nii.gz")?, &phantom_hu()?, &meta)?;
+    write_nifti(&put("volumes/texture.nii.gz")?, &gyroid_hu(), &meta)?;
 
-    write_frames(&put("video/disc"), &moving_disc(VIDEO_FRAMES, VIDEO_SIDE, VIDEO_SIDE)?, FrameMeta::default())?;
-    write_frames(&put("video/waves"), &drifting_waves()?, FrameMeta::default())?;
+    write_frames(&put("video/disc")?, &moving_disc(VIDEO_FRAMES, VIDEO_SIDE, VIDEO_SIDE)?, FrameMeta::default())?;
+    write_frames(&put("video/waves")?, &drifting_waves()?, FrameMeta::default())?;
     Ok(written)
 }
 

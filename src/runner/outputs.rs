@@ -8,9 +8,14 @@ use crate::error::Result;
 use crate::io::csv::LossLogWriter;
 use crate::io::plot::plot_losses;
 
-/// `out` with its extension replaced by `suffix` (`out.png` → `out.losses.csv`).
+/// `out` with its extension replaced by `suffix` (`out.png` → `out.losses.csv`; the double
+/// extension `.nii.gz` counts as one, and a frames folder `out` gives `out.losses.csv`).
 pub fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = out.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = match name.to_ascii_lowercase().strip_suffix(".nii.gz") {
+        Some(s) if !s.is_empty() => name[..s.len()].to_string(),
+        _ => out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into()),
+    };
     out.with_file_name(format!("{stem}.{suffix}"))
 }
 
