@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Stylise a content input with one or more style inputs (.npy of any rank, PNG/JPEG images).
-    Stylize(stylize::StylizeArgs),
+    Stylize(Box<stylize::StylizeArgs>),
     /// Content and style (Gram) distances between two inputs under an extractor.
     Distance(distance::DistanceArgs),
     /// The top-k dataset patches per unit of a layer (Zeiler & Fergus), as a PNG grid and a CSV.

@@ -47,7 +47,8 @@ fn generate_reproduces_the_committed_datasets() {
     assert_eq!(written.len(), 11, "nine files and two frame folders");
     let committed = manifest().join("datasets");
     let made: Vec<PathBuf> = files_under(d.path());
-    let kept: Vec<PathBuf> = files_under(&committed).into_iter().filter(|p| !p.ends_with("README.md")).collect();
+    let kept: Vec<PathBuf> =
+        files_under(&committed).into_iter().filter(|p| !p.ends_with("README.md")).collect();
     assert_eq!(made, kept, "generate writes exactly the committed files");
     let mut total = 0;
     for rel in &made {
@@ -123,7 +124,9 @@ fn reduced(name: &str) -> Vec<String> {
     let mut sets = vec!["optimizer.iterations=3".to_string(), "optimizer.checkpoint_every=0".into()];
     match name {
         "image.yaml" | "image_sweep.yaml" => sets.push("inputs.max_side=24".into()),
-        "audio.yaml" => sets.extend(["inputs.griffin_lim=4".into(), "inputs.n_fft=128".into(), "inputs.hop=64".into()]),
+        "audio.yaml" => {
+            sets.extend(["inputs.griffin_lim=4".into(), "inputs.n_fft=128".into(), "inputs.hop=64".into()])
+        }
         _ => {}
     }
     sets
@@ -172,7 +175,11 @@ fn configs_keep_each_kind_in_its_own_format() {
     for (name, rank, format, result) in want {
         let exp = config::load(&manifest().join("configs").join(name), &[], None).unwrap();
         for r in &exp.runs {
-            assert_eq!((r.rank, r.format.as_str(), r.result_name().as_str()), (rank, format, result), "{name}");
+            assert_eq!(
+                (r.rank, r.format.as_str(), r.result_name().as_str()),
+                (rank, format, result),
+                "{name}"
+            );
         }
     }
     let vol = config::load(&manifest().join("configs/volume.yaml"), &[], None).unwrap();
@@ -280,7 +287,8 @@ fn volume_window_is_applied_on_load_and_inverted_on_save() {
     let p = manifest().join("datasets/volumes/phantom.nii.gz");
     let (raw, _) = data::load::<3>(&p, None).unwrap();
     let w = IntensityWindow::new(-1000.0, 1000.0).unwrap();
-    let (t, src) = data::load_with::<3>(&p, &LoadOptions { window: Some(w), ..LoadOptions::default() }).unwrap();
+    let (t, src) =
+        data::load_with::<3>(&p, &LoadOptions { window: Some(w), ..LoadOptions::default() }).unwrap();
     let (lo, hi) = t.data().iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
     assert!(lo >= -1e-6 && hi <= 1.0 + 1e-6, "[{lo}, {hi}]");
     let d = tmp();
@@ -312,8 +320,13 @@ fn a_bad_input_of_every_kind_fails_in_one_line_and_writes_nothing() {
     let bad_csv = d.path().join("nan.csv");
     std::fs::write(&bad_csv, "# fs=500\nII,I,III\n0.1,0.2,0.3\n0.1,NaN,0.3\n").unwrap();
     let empty_wav = d.path().join("empty.wav");
-    ndstyle::modality::audio::write_wav(&empty_wav, &[0.0], 16_000, ndstyle::modality::audio::SampleFormat::Int(16))
-        .unwrap();
+    ndstyle::modality::audio::write_wav(
+        &empty_wav,
+        &[0.0],
+        16_000,
+        ndstyle::modality::audio::SampleFormat::Int(16),
+    )
+    .unwrap();
     // Cut the data chunk to zero samples, keeping a valid header.
     let mut bytes = std::fs::read(&empty_wav).unwrap();
     bytes.truncate(44);
@@ -390,4 +403,3 @@ fn datasets_generate_and_window_flag_through_the_binary() {
         .unwrap();
     assert_one_line_error(&o, &["intensity window"]);
 }
-

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use super::raw::{RawExperiment, RawStyle};
 use super::tree::{ConfigError, Node};
 use super::Run;
+use crate::data::LoadOptions;
 use crate::extractors::{ExtractorSpec, Pooling, NAMES};
 use crate::losses::{Normalization, Weights};
-use crate::data::LoadOptions;
 use crate::modality::audio::{GriffinLim, StftConfig};
 use crate::modality::color::PreserveColor;
 use crate::modality::volume::IntensityWindow;
@@ -65,10 +65,8 @@ fn kind_of(at: &At, kind: Option<&str>) -> Res<Option<Kind>> {
         Some("image") => Ok(Some(Kind::Image)),
         Some("volume") => Ok(Some(Kind::Volume)),
         Some("video") => Ok(Some(Kind::Video)),
-        Some(k) => Err(at.err(
-            "inputs.kind",
-            format!("'{k}' is not known (signal, audio, image, volume, video or auto)"),
-        )),
+        Some(k) => Err(at
+            .err("inputs.kind", format!("'{k}' is not known (signal, audio, image, volume, video or auto)"))),
     }
 }
 
@@ -95,21 +93,37 @@ fn load_options(at: &At, i: &super::raw::RawInputs) -> Res<LoadOptions> {
             IntensityWindow::new(lo as f32, hi as f32)
                 .map_err(|_| at.err("inputs.window", format!("[{lo}, {hi}]: need finite lo < hi")))?,
         ),
-        Some(v) => return Err(at.err("inputs.window", format!("needs two numbers [lo, hi], not {}", v.len()))),
+        Some(v) => {
+            return Err(at.err("inputs.window", format!("needs two numbers [lo, hi], not {}", v.len())))
+        }
     };
     Ok(LoadOptions { max_side: i.max_side, fs: i.fs, stft, griffin_lim, window })
 }
 
 /// The output format for `content` of `rank`: the configured one checked against the data, or
 /// the content's own format.
-fn output_format(at: &At, given: Option<&str>, content: &Path, kind: Option<Kind>, rank: usize) -> Res<String> {
+fn output_format(
+    at: &At,
+    given: Option<&str>,
+    content: &Path,
+    kind: Option<Kind>,
+    rank: usize,
+) -> Res<String> {
     let e = ext(content);
     let own = match kind {
-        Some(Kind::Image) => if e == "jpeg" { "jpg".to_string() } else { e.clone() },
+        Some(Kind::Image) => {
+            if e == "jpeg" {
+                "jpg".to_string()
+            } else {
+                e.clone()
+            }
+        }
         Some(Kind::Signal) => "csv".into(),
         Some(Kind::Audio) => "wav".into(),
         Some(Kind::Video) => "frames".into(),
-        Some(Kind::Volume) if content.to_string_lossy().to_ascii_lowercase().ends_with(".nii.gz") => "nii.gz".into(),
+        Some(Kind::Volume) if content.to_string_lossy().to_ascii_lowercase().ends_with(".nii.gz") => {
+            "nii.gz".into()
+        }
         Some(Kind::Volume) if e == "nii" => "nii".into(),
         _ => "npy".into(),
     };
@@ -140,7 +154,10 @@ fn output_format(at: &At, given: Option<&str>, content: &Path, kind: Option<Kind
         };
         return Err(at.err(
             "outputs.format",
-            format!("{format} holds {needs}, but the inputs have rank {rank} ({}); use {own} or npy", describe(kind)),
+            format!(
+                "{format} holds {needs}, but the inputs have rank {rank} ({}); use {own} or npy",
+                describe(kind)
+            ),
         ));
     }
     Ok(format.to_string())
@@ -216,13 +233,20 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
                 ));
             }
         }
-        // Audio and video share ranks with signals and volumes: a given kind decides for `.npy`.
-        let kind = kind.or(given_kind);
+        // The output format follows the file (a `.npy` content has no CSV/WAV metadata to write
+        // back); the colour check also takes the given kind of a `.npy` content.
         let format = output_format(&at, raw.outputs.format.as_deref(), &content, kind, rank)?;
-        if preserve_color != PreserveColor::None && kind.is_some_and(|k| matches!(k, Kind::Signal | Kind::Audio | Kind::Volume)) {
+        let kind = kind.or(given_kind);
+        if preserve_color != PreserveColor::None
+            && kind.is_some_and(|k| matches!(k, Kind::Signal | Kind::Audio | Kind::Volume))
+        {
             return Err(at.err(
                 "preserve_color",
-                format!("'{}' needs RGB images or video, but the content is {} data", preserve_color.name(), kind.map_or("", Kind::name)),
+                format!(
+                    "'{}' needs RGB images or video, but the content is {} data",
+                    preserve_color.name(),
+                    kind.map_or("", Kind::name)
+                ),
             ));
         }
         let mut name_parts = Vec::new();

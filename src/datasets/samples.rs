@@ -67,7 +67,11 @@ pub fn generate(out: &Path) -> Result<Vec<PathBuf>> {
     write_nifti(&put("volumes/phantom.nii.gz")?, &phantom_hu()?, &meta)?;
     write_nifti(&put("volumes/texture.nii.gz")?, &gyroid_hu(), &meta)?;
 
-    write_frames(&put("video/disc")?, &moving_disc(VIDEO_FRAMES, VIDEO_SIDE, VIDEO_SIDE)?, FrameMeta::default())?;
+    write_frames(
+        &put("video/disc")?,
+        &moving_disc(VIDEO_FRAMES, VIDEO_SIDE, VIDEO_SIDE)?,
+        FrameMeta::default(),
+    )?;
     write_frames(&put("video/waves")?, &drifting_waves()?, FrameMeta::default())?;
     Ok(written)
 }
@@ -101,7 +105,8 @@ pub fn melody() -> Vec<f32> {
             let f = 261.63 * 2f64.powf(semitones[k] as f64 / 12.0);
             let t = (i - k * note_len) as f64 / fs;
             let env = (t / 0.01).min(1.0) * (-3.0 * t).exp();
-            let x = (2.0 * PI * f * t).sin() + 0.4 * (4.0 * PI * f * t).sin() + 0.15 * (6.0 * PI * f * t).sin();
+            let x =
+                (2.0 * PI * f * t).sin() + 0.4 * (4.0 * PI * f * t).sin() + 0.15 * (6.0 * PI * f * t).sin();
             (0.3 * env * x / 1.55) as f32
         })
         .collect()
@@ -122,7 +127,8 @@ pub fn percussive_texture() -> Vec<f32> {
             let noise = rng.normal() as f64;
             lp = 0.7 * lp + 0.3 * noise;
             let hit = lp * (-t / 0.02).exp();
-            let thump = if k % 2 == 0 { (2.0 * PI * 80.0 * t).sin() * (-t / 0.05).exp() } else { 0.0 };
+            let thump =
+                if k.is_multiple_of(2) { (2.0 * PI * 80.0 * t).sin() * (-t / 0.05).exp() } else { 0.0 };
             let crackle = 0.02 * noise;
             (0.35 * (0.6 * hit + 0.5 * thump + crackle)).clamp(-0.99, 0.99) as f32
         })

@@ -32,7 +32,10 @@ impl std::str::FromStr for PreserveColor {
             "none" => Ok(PreserveColor::None),
             "luminance" => Ok(PreserveColor::Luminance),
             "histogram" => Ok(PreserveColor::Histogram),
-            _ => Err(Error::invalid("preserve_color", format!("'{s}' (expected none, luminance or histogram)"))),
+            _ => Err(Error::invalid(
+                "preserve_color",
+                format!("'{s}' (expected none, luminance or histogram)"),
+            )),
         }
     }
 }
@@ -172,20 +175,17 @@ pub fn sym_eigen3(s: &[[f64; 3]; 3]) -> ([f64; 3], [[f64; 3]; 3]) {
             }
             let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
             let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-            let t = if theta == 0.0 { 1.0 } else { t };
             let c = 1.0 / (t * t + 1.0).sqrt();
             let sn = t * c;
             // A ← Jᵀ A J with the rotation J in the (p, q) plane.
-            for k in 0..3 {
-                let (akp, akq) = (a[k][p], a[k][q]);
-                a[k][p] = c * akp - sn * akq;
-                a[k][q] = sn * akp + c * akq;
+            for row in a.iter_mut() {
+                let (akp, akq) = (row[p], row[q]);
+                row[p] = c * akp - sn * akq;
+                row[q] = sn * akp + c * akq;
             }
-            for k in 0..3 {
-                let (apk, aqk) = (a[p][k], a[q][k]);
-                a[p][k] = c * apk - sn * aqk;
-                a[q][k] = sn * apk + c * aqk;
-            }
+            let (rp, rq) = (a[p], a[q]);
+            a[p] = std::array::from_fn(|k| c * rp[k] - sn * rq[k]);
+            a[q] = std::array::from_fn(|k| sn * rp[k] + c * rq[k]);
             for row in v.iter_mut() {
                 let (vp, vq) = (row[p], row[q]);
                 row[p] = c * vp - sn * vq;
@@ -262,7 +262,11 @@ impl<const N: usize> ColorRestore<N> {
                 if result.channels() != 1 || result.spatial() != yiq.spatial() {
                     return Err(Error::shape(
                         "preserve_color",
-                        format!("luminance result {} vs content {}", result.shape_string(), yiq.shape_string()),
+                        format!(
+                            "luminance result {} vs content {}",
+                            result.shape_string(),
+                            yiq.shape_string()
+                        ),
                     ));
                 }
                 let mut out = yiq.clone();
