@@ -81,8 +81,8 @@ pub fn generate(out: &Path) -> Result<Vec<PathBuf>> {
 pub fn ecg(bpm: f64, altered: bool) -> Result<(Tensor<1>, crate::modality::signal::SignalMeta)> {
     let mut p = EcgParams::new(bpm, ECG_SECONDS, ECG_FS);
     if altered {
-        p.a = [2.0, -7.0, 25.0, -12.0, 1.6];
-        p.b = [0.3, 0.16, 0.16, 0.16, 0.5];
+        p.a = [1.6, -7.0, 26.0, -12.0, 1.0];
+        p.b = [0.3, 0.14, 0.14, 0.14, 0.45];
     }
     let (t, meta) = synth_ecg_leads(&p, ECG_LEADS)?;
     Ok((t.map(|v| (v * 1e4).round() / 1e4), meta))
