@@ -190,6 +190,18 @@ fn configs_keep_each_kind_in_its_own_format() {
     let modes: Vec<PreserveColor> = image.runs.iter().map(|r| r.preserve_color).collect();
     assert_eq!(modes.len(), 3);
     assert!(modes.contains(&PreserveColor::Luminance) && modes.contains(&PreserveColor::Histogram));
+    // outputs.size resizes image results.
+    let d = tmp();
+    let sets: Vec<String> =
+        ["optimizer.iterations=1", "inputs.max_side=16", "outputs.size=40", "preserve_color=luminance"]
+            .map(String::from)
+            .to_vec();
+    let exp = config::load(&manifest().join("configs/image.yaml"), &sets, Some(d.path())).unwrap();
+    assert_eq!(exp.runs[0].size, Some(40));
+    let report = experiment::run(&exp, &Options::default(), &mut Silent).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let (t, _) = data::load::<2>(&d.path().join("run/result.png"), None).unwrap();
+    assert_eq!((t.channels(), t.spatial()), (3, [40, 40]));
     // A kind that contradicts the content, and formats that do not fit the data, are errors.
     for (set, needle) in [
         ("inputs.kind=audio", "inputs.kind: 'audio', but"),
@@ -197,6 +209,7 @@ fn configs_keep_each_kind_in_its_own_format() {
         ("outputs.format=png", "outputs.format: png holds images (rank 2)"),
         ("preserve_color=luminance", "preserve_color: 'luminance' needs RGB images"),
         ("inputs.window=[3, 1]", "inputs.window: [3, 1]"),
+        ("outputs.size=64", "outputs.size: resizes images"),
     ] {
         let err = config::load(&manifest().join("configs/ecg.yaml"), &[set.to_string()], None).unwrap_err();
         assert!(err.to_string().contains(needle), "{set}: {err}");

@@ -11,7 +11,7 @@ use ndstyle::data;
 use ndstyle::losses::Weights;
 use ndstyle::modality::color::{self, PreserveColor};
 use ndstyle::runner::{
-    load_inputs, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings,
+    load_inputs, resize_longer_side, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings,
 };
 
 #[derive(Args, Debug)]
@@ -73,6 +73,9 @@ pub struct StylizeArgs {
     /// or histogram (match the style's colour mean and covariance to the content's first).
     #[arg(long, default_value = "none")]
     pub preserve_color: String,
+    /// Resize the result so that its longer side is this many pixels (images).
+    #[arg(long)]
+    pub size: Option<u32>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -104,6 +107,11 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
     {
         bail!("--style-weight given {} times for {} styles", a.style_weight.len(), a.style.len());
     }
+    if let Some(side) = a.size {
+        if N != 2 || side == 0 {
+            bail!("--size {side}: resizes images (rank 2) to a longer side of at least 1 pixel");
+        }
+    }
     let settings = settings(a)?;
     let weights = a.style_weight.iter().copied().chain(std::iter::repeat(1.0));
     let styles: Vec<(PathBuf, f64)> = a.style.iter().cloned().zip(weights).collect();
@@ -115,6 +123,9 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
     let mut outcome =
         with_progress(a, &settings, |on_iter| stylize(&settings, &inputs, Some(&ckpt), a.resume, on_iter))?;
     outcome.result = restore.finish(outcome.result)?;
+    if let Some(side) = a.size {
+        outcome.result = resize_longer_side(&outcome.result, side)?;
+    }
     write_outputs(out, &outcome, source)?;
     std::fs::remove_file(&ckpt).with_context(|| format!("removing {}", ckpt.display()))?;
     if !a.quiet {

@@ -52,6 +52,8 @@ pub struct Run {
     pub max_side: Option<u32>,
     /// How the inputs are read (`max_side`, signal `fs`, audio STFT and Griffin–Lim, volume window).
     pub load: crate::data::LoadOptions,
+    /// Images: the result's longer side in pixels (resized before writing).
+    pub size: Option<u32>,
     /// Colour preservation for RGB inputs.
     pub preserve_color: crate::modality::color::PreserveColor,
     pub settings: Settings,

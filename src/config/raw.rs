@@ -128,6 +128,8 @@ pub struct RawOutputs {
     pub directory: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
 }
 
 /// Every key of the raw schema as a dotted path (`losses.beta`, `inputs.styles[].weight`),

@@ -75,6 +75,7 @@ pub const KEYS: &[KeyDoc] = &[
     k("preserve_color", "none, luminance or histogram", "none", Scalar, "color", "RGB inputs: keep the content's colours by stylising the luminance (Y of YIQ) only, or by matching the styles' colour mean and covariance to the content's first (Gatys et al. 2016)."),
     k("outputs", "mapping", "defaults below", No, "", "Where results go."),
     k("outputs.directory", "path", "runs/<name>", No, "", "The experiment directory (one subdirectory per run); `-o DIR` overrides it."),
+    k("outputs.size", "integer ≥ 1", "the content's size", Scalar, "size", "Images: resize the result so that its longer side is this many pixels (linear interpolation)."),
     k("outputs.format", "png, jpg, npy, csv, wav, nii, nii.gz or frames", "the content's format (npy for `.npy` and HDF5)", No, "", "The result's format: png/jpg for images, csv for signals (sampling rate and leads kept), wav for audio (Griffin–Lim), nii/nii.gz for volumes (header kept), frames (a folder `result/` of PNG frames) for rank 3 with 1 or 3 channels; npy for any."),
 ];
 

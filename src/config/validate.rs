@@ -237,6 +237,16 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
         // back); the colour check also takes the given kind of a `.npy` content.
         let format = output_format(&at, raw.outputs.format.as_deref(), &content, kind, rank)?;
         let kind = kind.or(given_kind);
+        match raw.outputs.size {
+            Some(0) => return Err(at.err("outputs.size", "must be at least 1")),
+            Some(_) if rank != 2 => {
+                return Err(at.err(
+                    "outputs.size",
+                    format!("resizes images (rank 2), but the inputs have rank {rank}"),
+                ))
+            }
+            _ => {}
+        }
         if preserve_color != PreserveColor::None
             && kind.is_some_and(|k| matches!(k, Kind::Signal | Kind::Audio | Kind::Volume))
         {
@@ -268,6 +278,7 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             init_file: init_file.clone(),
             max_side: i.max_side,
             load,
+            size: raw.outputs.size,
             preserve_color,
             settings: settings.clone(),
             format,

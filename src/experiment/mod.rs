@@ -251,6 +251,9 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
     let resumed = ckpt.exists();
     let mut outcome = stylize(&r.settings, &inputs, Some(&ckpt), resumed, &mut |p| obs.iter(p))?;
     outcome.result = restore.finish(outcome.result)?;
+    if let Some(side) = r.size {
+        outcome.result = crate::runner::resize_longer_side(&outcome.result, side)?;
+    }
     write_outputs(&out, &outcome, source)?;
     let last = outcome.log.last();
     let final_loss = FinalLoss {

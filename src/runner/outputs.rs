@@ -19,6 +19,18 @@ pub fn sibling(out: &Path, suffix: &str) -> PathBuf {
     out.with_file_name(format!("{stem}.{suffix}"))
 }
 
+/// `t` resized (linear interpolation) so that its longer spatial side is `side`, keeping the
+/// aspect ratio (each side at least 1); used for `--size` / `outputs.size` of images.
+pub fn resize_longer_side<const N: usize>(
+    t: &crate::tensor::Tensor<N>,
+    side: u32,
+) -> Result<crate::tensor::Tensor<N>> {
+    let sp = t.spatial();
+    let longest = sp.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let out = sp.map(|s| ((s as f64 * side as f64 / longest).round() as usize).max(1));
+    crate::tensor::resample::resize(t, out, crate::tensor::resample::Interp::Linear)
+}
+
 /// The result, the losses table and its plot.
 pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source) -> Result<()> {
     data::save(out, &o.result, &source)?;
