@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod datasets;
 mod distance;
 mod experiment;
 mod progress;
@@ -25,7 +26,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Stylise a content input with one or more style inputs (.npy of any rank, PNG/JPEG images).
-    Stylize(stylize::StylizeArgs),
+    Stylize(Box<stylize::StylizeArgs>),
     /// Content and style (Gram) distances between two inputs under an extractor.
     Distance(distance::DistanceArgs),
     /// The top-k dataset patches per unit of a layer (Zeiler & Fergus), as a PNG grid and a CSV.
@@ -38,6 +39,8 @@ pub enum Command {
     Check(experiment::ConfigArgs),
     /// Report the done, running, failed and pending runs of an experiment directory.
     Status(experiment::StatusArgs),
+    /// The project's small samples: `datasets generate [--out datasets]`.
+    Datasets(datasets::DatasetsArgs),
     /// Print the build's capabilities: ranks, extractors, threads.
     Info,
 }
@@ -85,6 +88,10 @@ pub struct ExtractorArgs {
     /// Griffin–Lim iterations when writing audio.
     #[arg(long, default_value_t = 100)]
     pub griffin_lim: usize,
+    /// Intensity window of volumes, LO,HI (e.g. -1000,400 for CT in HU): mapped to [0, 1] before
+    /// stylising and back on output.
+    #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
+    pub window: Option<Vec<f32>>,
 }
 
 impl ExtractorArgs {
@@ -108,14 +115,20 @@ impl ExtractorArgs {
 
 impl ExtractorArgs {
     /// How inputs are read.
-    pub fn load_options(&self) -> ndstyle::data::LoadOptions {
+    pub fn load_options(&self) -> anyhow::Result<ndstyle::data::LoadOptions> {
         use ndstyle::modality::audio::{GriffinLim, StftConfig};
-        ndstyle::data::LoadOptions {
+        let window = match self.window.as_deref() {
+            None => None,
+            Some(&[lo, hi]) => Some(ndstyle::modality::volume::IntensityWindow::new(lo, hi)?),
+            Some(v) => anyhow::bail!("--window takes LO,HI (two numbers), not {} values", v.len()),
+        };
+        Ok(ndstyle::data::LoadOptions {
             max_side: self.max_side,
             fs: self.fs,
             stft: StftConfig { n_fft: self.n_fft, hop: self.hop },
             griffin_lim: GriffinLim { iterations: self.griffin_lim, ..GriffinLim::default() },
-        }
+            window,
+        })
     }
 }
 
@@ -150,6 +163,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Run(args) => experiment::run(&args),
         Command::Check(args) => experiment::check(&args),
         Command::Status(args) => experiment::status(&args),
+        Command::Datasets(args) => datasets::run(&args),
         Command::Info => {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");

@@ -20,7 +20,9 @@ use crate::modality::audio::{
 };
 use crate::modality::signal::{read_csv, write_csv, SignalMeta};
 use crate::modality::video::{read_frames, write_frames, FrameMeta};
-use crate::modality::volume::{read_hdf5, read_nifti, write_hdf5, write_nifti, H5Path, VolumeMeta};
+use crate::modality::volume::{
+    read_hdf5, read_nifti, write_hdf5, write_nifti, H5Path, IntensityWindow, VolumeMeta,
+};
 use crate::modality::Kind;
 use crate::tensor::Tensor;
 
@@ -35,8 +37,9 @@ pub enum Source {
     Signal(SignalMeta),
     /// A WAV file, as a spectrogram made with this STFT; outputs get their phase by this Griffin–Lim.
     Audio(AudioMeta, StftConfig, GriffinLim),
-    /// A NIfTI or HDF5 volume with its header and spacing.
-    Volume(VolumeMeta),
+    /// A NIfTI or HDF5 volume with its header and spacing, and the intensity window applied on
+    /// reading (inverted on writing).
+    Volume(VolumeMeta, Option<IntensityWindow>),
     /// A folder of PNG frames.
     Frames(FrameMeta),
 }
@@ -52,6 +55,8 @@ pub struct LoadOptions {
     pub stft: StftConfig,
     /// Griffin–Lim for audio outputs.
     pub griffin_lim: GriffinLim,
+    /// Intensity window of volumes: `[lo, hi] → [0, 1]` on reading, inverted on writing.
+    pub window: Option<IntensityWindow>,
 }
 
 /// The kind of `path`, or `None` for `.npy` (whose rank the array decides).
@@ -123,7 +128,11 @@ pub fn load_with<const N: usize>(path: &Path, o: &LoadOptions) -> Result<(Tensor
                 Some(at) => read_hdf5(&at)?,
                 None => read_nifti(path)?,
             };
-            (cast(path, t)?, Source::Volume(meta))
+            let t = match o.window {
+                Some(w) => w.apply(&t),
+                None => t,
+            };
+            (cast(path, t)?, Source::Volume(meta, o.window))
         }
         Some(Kind::Video) => {
             let (t, meta) = read_frames(path)?;
@@ -148,6 +157,15 @@ pub fn save<const N: usize>(path: &Path, t: &Tensor<N>, like: &Source) -> Result
             format!("{}: {} holds a batch; use .npy", path.display(), t.shape_string()),
         ));
     }
+    // A windowed volume goes back to its original units, whatever the output format.
+    let unwindowed;
+    let t = match like {
+        Source::Volume(_, Some(w)) => {
+            unwindowed = w.invert(t);
+            &unwindowed
+        }
+        _ => t,
+    };
     let kind = if path.extension().is_none() && !path.to_string_lossy().contains(":/") {
         Some(Kind::Video)
     } else {
@@ -179,7 +197,7 @@ pub fn save<const N: usize>(path: &Path, t: &Tensor<N>, like: &Source) -> Result
         },
         Some(Kind::Volume) => {
             let meta = match like {
-                Source::Volume(m) => m.clone(),
+                Source::Volume(m, _) => m.clone(),
                 _ => VolumeMeta::with_spacing([1.0; 3]),
             };
             let v = cast(path, t.clone())?;

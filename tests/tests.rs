@@ -15,6 +15,7 @@ mod ops_pool;
 mod ops_resample;
 mod optim;
 mod reference;
+mod samples;
 mod stylize;
 mod util;
 mod vgg;

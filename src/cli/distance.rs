@@ -28,8 +28,9 @@ pub fn run(a: &DistanceArgs) -> anyhow::Result<()> {
 }
 
 fn run_rank<const N: usize>(a: &DistanceArgs) -> anyhow::Result<()> {
-    let (x, _) = data::load_with::<N>(&a.a, &a.ext.load_options())?;
-    let (y, _) = data::load_with::<N>(&a.b, &a.ext.load_options())?;
+    let o = a.ext.load_options()?;
+    let (x, _) = data::load_with::<N>(&a.a, &o)?;
+    let (y, _) = data::load_with::<N>(&a.b, &o)?;
     if x.channels() != y.channels() {
         anyhow::bail!(
             "{} has {} channels but {} has {}",

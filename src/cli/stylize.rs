@@ -9,8 +9,9 @@ use super::progress::Bar;
 use super::{parse_style_layers, ExtractorArgs};
 use ndstyle::data;
 use ndstyle::losses::Weights;
+use ndstyle::modality::color::{self, PreserveColor};
 use ndstyle::runner::{
-    load_inputs, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings,
+    load_inputs, resize_longer_side, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings,
 };
 
 #[derive(Args, Debug)]
@@ -68,6 +69,13 @@ pub struct StylizeArgs {
     /// Replace an existing result.
     #[arg(long)]
     pub overwrite: bool,
+    /// Keep the content's colours (RGB only): luminance (stylise Y of YIQ, keep the content's IQ)
+    /// or histogram (match the style's colour mean and covariance to the content's first).
+    #[arg(long, default_value = "none")]
+    pub preserve_color: String,
+    /// Resize the result so that its longer side is this many pixels (images).
+    #[arg(long)]
+    pub size: Option<u32>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -99,13 +107,25 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
     {
         bail!("--style-weight given {} times for {} styles", a.style_weight.len(), a.style.len());
     }
+    if let Some(side) = a.size {
+        if N != 2 || side == 0 {
+            bail!("--size {side}: resizes images (rank 2) to a longer side of at least 1 pixel");
+        }
+    }
     let settings = settings(a)?;
     let weights = a.style_weight.iter().copied().chain(std::iter::repeat(1.0));
     let styles: Vec<(PathBuf, f64)> = a.style.iter().cloned().zip(weights).collect();
-    let (inputs, source) =
-        load_inputs::<N>(&a.content, &styles, a.init_file.as_deref(), &a.ext.load_options())?;
-    let outcome =
+    let preserve: PreserveColor = a.preserve_color.parse()?;
+    let (mut inputs, source) =
+        load_inputs::<N>(&a.content, &styles, a.init_file.as_deref(), &a.ext.load_options()?)?;
+    let restore = color::prepare(preserve, &mut inputs.content, &mut inputs.styles, inputs.init.as_mut())
+        .with_context(|| format!("--preserve-color {}", preserve.name()))?;
+    let mut outcome =
         with_progress(a, &settings, |on_iter| stylize(&settings, &inputs, Some(&ckpt), a.resume, on_iter))?;
+    outcome.result = restore.finish(outcome.result)?;
+    if let Some(side) = a.size {
+        outcome.result = resize_longer_side(&outcome.result, side)?;
+    }
     write_outputs(out, &outcome, source)?;
     std::fs::remove_file(&ckpt).with_context(|| format!("removing {}", ckpt.display()))?;
     if !a.quiet {

@@ -50,8 +50,15 @@ pub struct Run {
     pub styles: Vec<(PathBuf, f64)>,
     pub init_file: Option<PathBuf>,
     pub max_side: Option<u32>,
+    /// How the inputs are read (`max_side`, signal `fs`, audio STFT and Griffin–Lim, volume window).
+    pub load: crate::data::LoadOptions,
+    /// Images: the result's longer side in pixels (resized before writing).
+    pub size: Option<u32>,
+    /// Colour preservation for RGB inputs.
+    pub preserve_color: crate::modality::color::PreserveColor,
     pub settings: Settings,
-    /// The result's extension: `png`, `jpg` or `npy`.
+    /// The result's format: `png`, `jpg`, `npy`, `csv`, `wav`, `nii`, `nii.gz` or `frames` (a
+    /// folder of PNG frames).
     pub format: String,
     /// This run's configuration with defaults filled in and paths made absolute (YAML).
     pub resolved: String,
@@ -60,7 +67,10 @@ pub struct Run {
 impl Run {
     /// The result file's name inside the run directory.
     pub fn result_name(&self) -> String {
-        format!("result.{}", self.format)
+        match self.format.as_str() {
+            "frames" => "result".to_string(),
+            f => format!("result.{f}"),
+        }
     }
 }
 

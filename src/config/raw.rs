@@ -25,6 +25,8 @@ pub struct RawExperiment {
     pub optimizer: RawOptimizer,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserve_color: Option<String>,
     #[serde(default)]
     pub outputs: RawOutputs,
 }
@@ -42,6 +44,16 @@ pub struct RawInputs {
     pub max_side: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_fft: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub griffin_lim: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Vec<f64>>,
 }
 
 /// A style input: a path (or glob), or a path with its blend weight.
@@ -116,6 +128,8 @@ pub struct RawOutputs {
     pub directory: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
 }
 
 /// Every key of the raw schema as a dotted path (`losses.beta`, `inputs.styles[].weight`),

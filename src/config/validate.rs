@@ -5,8 +5,13 @@ use std::path::{Path, PathBuf};
 use super::raw::{RawExperiment, RawStyle};
 use super::tree::{ConfigError, Node};
 use super::Run;
+use crate::data::LoadOptions;
 use crate::extractors::{ExtractorSpec, Pooling, NAMES};
 use crate::losses::{Normalization, Weights};
+use crate::modality::audio::{GriffinLim, StftConfig};
+use crate::modality::color::PreserveColor;
+use crate::modality::volume::IntensityWindow;
+use crate::modality::Kind;
 use crate::runner::{Init, OptimizerKind, Settings};
 
 type Res<T> = std::result::Result<T, ConfigError>;
@@ -52,13 +57,116 @@ fn strip_invalid(msg: &str) -> String {
 }
 
 /// What kind of data the inputs are, fixing the rank.
-fn kind_rank(at: &At, kind: Option<&str>) -> Res<Option<usize>> {
+fn kind_of(at: &At, kind: Option<&str>) -> Res<Option<Kind>> {
     match kind {
         None | Some("auto") => Ok(None),
-        Some("signal") => Ok(Some(1)),
-        Some("image") => Ok(Some(2)),
-        Some("volume") => Ok(Some(3)),
-        Some(k) => Err(at.err("inputs.kind", format!("'{k}' is not known (signal, image, volume or auto)"))),
+        Some("signal") => Ok(Some(Kind::Signal)),
+        Some("audio") => Ok(Some(Kind::Audio)),
+        Some("image") => Ok(Some(Kind::Image)),
+        Some("volume") => Ok(Some(Kind::Volume)),
+        Some("video") => Ok(Some(Kind::Video)),
+        Some(k) => Err(at
+            .err("inputs.kind", format!("'{k}' is not known (signal, audio, image, volume, video or auto)"))),
+    }
+}
+
+/// How the inputs are read: every loading option of the `inputs` section, range-checked.
+fn load_options(at: &At, i: &super::raw::RawInputs) -> Res<LoadOptions> {
+    let d = LoadOptions::default();
+    if let Some(fs) = i.fs {
+        if !(fs.is_finite() && fs > 0.0) {
+            return Err(at.err("inputs.fs", format!("must be a number > 0, not {fs}")));
+        }
+    }
+    let stft = StftConfig { n_fft: i.n_fft.unwrap_or(d.stft.n_fft), hop: i.hop.unwrap_or(d.stft.hop) };
+    if stft.n_fft < 4 || !stft.n_fft.is_multiple_of(2) {
+        return Err(at.err("inputs.n_fft", format!("{} (must be even and >= 4)", stft.n_fft)));
+    }
+    if stft.hop == 0 || stft.hop > stft.n_fft / 2 {
+        return Err(at.err("inputs.hop", format!("{} (must be 1 to n_fft/2 = {})", stft.hop, stft.n_fft / 2)));
+    }
+    let griffin_lim =
+        GriffinLim { iterations: i.griffin_lim.unwrap_or(d.griffin_lim.iterations), ..d.griffin_lim };
+    let window = match i.window.as_deref() {
+        None => None,
+        Some(&[lo, hi]) => Some(
+            IntensityWindow::new(lo as f32, hi as f32)
+                .map_err(|_| at.err("inputs.window", format!("[{lo}, {hi}]: need finite lo < hi")))?,
+        ),
+        Some(v) => {
+            return Err(at.err("inputs.window", format!("needs two numbers [lo, hi], not {}", v.len())))
+        }
+    };
+    Ok(LoadOptions { max_side: i.max_side, fs: i.fs, stft, griffin_lim, window })
+}
+
+/// The output format for `content` of `rank`: the configured one checked against the data, or
+/// the content's own format.
+fn output_format(
+    at: &At,
+    given: Option<&str>,
+    content: &Path,
+    kind: Option<Kind>,
+    rank: usize,
+) -> Res<String> {
+    let e = ext(content);
+    let own = match kind {
+        Some(Kind::Image) => {
+            if e == "jpeg" {
+                "jpg".to_string()
+            } else {
+                e.clone()
+            }
+        }
+        Some(Kind::Signal) => "csv".into(),
+        Some(Kind::Audio) => "wav".into(),
+        Some(Kind::Video) => "frames".into(),
+        Some(Kind::Volume) if content.to_string_lossy().to_ascii_lowercase().ends_with(".nii.gz") => {
+            "nii.gz".into()
+        }
+        Some(Kind::Volume) if e == "nii" => "nii".into(),
+        _ => "npy".into(),
+    };
+    let format = match given {
+        None => return Ok(own),
+        Some("jpeg") => "jpg",
+        Some(f @ ("png" | "jpg" | "npy" | "csv" | "wav" | "nii" | "nii.gz" | "frames")) => f,
+        Some(f) => {
+            return Err(at.err(
+                "outputs.format",
+                format!("'{f}' is not known (png, jpg, npy, csv, wav, nii, nii.gz or frames)"),
+            ))
+        }
+    };
+    let fits = match format {
+        "png" | "jpg" => rank == 2,
+        "csv" => kind == Some(Kind::Signal),
+        "wav" => kind == Some(Kind::Audio),
+        "nii" | "nii.gz" | "frames" => rank == 3,
+        _ => true,
+    };
+    if !fits {
+        let needs = match format {
+            "png" | "jpg" => "images (rank 2)".to_string(),
+            "csv" => "CSV signal inputs (their sampling rate and leads)".to_string(),
+            "wav" => "WAV audio inputs (their rate and STFT framing)".to_string(),
+            _ => "rank-3 data (volumes, video)".to_string(),
+        };
+        return Err(at.err(
+            "outputs.format",
+            format!(
+                "{format} holds {needs}, but the inputs have rank {rank} ({}); use {own} or npy",
+                describe(kind)
+            ),
+        ));
+    }
+    Ok(format.to_string())
+}
+
+fn describe(kind: Option<Kind>) -> String {
+    match kind {
+        Some(k) => format!("{} data", k.name()),
+        None => "a .npy array".to_string(),
     }
 }
 
@@ -83,7 +191,8 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             styles.push((f, w));
         }
     }
-    let kind_rank = kind_rank(&at, i.kind.as_deref())?;
+    let given_kind = kind_of(&at, i.kind.as_deref())?;
+    let kind_rank = given_kind.map(Kind::rank);
     if let (Some(r), Some(k)) = (i.rank, kind_rank) {
         if r != k {
             return Err(at.err(
@@ -105,22 +214,49 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
         None => None,
     };
     let settings = settings(&at, raw, base, init_file.is_some())?;
+    let load = load_options(&at, i)?;
+    let preserve_color: PreserveColor = match &raw.preserve_color {
+        Some(p) => at.parse("preserve_color", p)?,
+        None => PreserveColor::None,
+    };
     let mut out = Vec::new();
     for content in contents {
         let rank = crate::data::probe_rank(&content, i.rank.or(kind_rank))
             .map_err(|e| at.err("inputs.content", strip_invalid(&e.to_string())))?;
-        let is_image = matches!(ext(&content).as_str(), "png" | "jpg" | "jpeg");
-        let format = match raw.outputs.format.as_deref() {
-            None if is_image => "png".to_string(),
-            None => "npy".to_string(),
-            Some(f @ ("png" | "jpg" | "npy")) => f.to_string(),
-            Some("jpeg") => "jpg".to_string(),
-            Some(f) => return Err(at.err("outputs.format", format!("'{f}' is not known (png, jpg or npy)"))),
-        };
-        if format != "npy" && rank != 2 {
+        let kind = crate::data::kind_of(&content)
+            .map_err(|e| at.err("inputs.content", strip_invalid(&e.to_string())))?;
+        if let (Some(given), Some(found)) = (given_kind, kind) {
+            if given != found {
+                return Err(at.err(
+                    "inputs.kind",
+                    format!("'{}', but {} is {} data", given.name(), content.display(), found.name()),
+                ));
+            }
+        }
+        // The output format follows the file (a `.npy` content has no CSV/WAV metadata to write
+        // back); the colour check also takes the given kind of a `.npy` content.
+        let format = output_format(&at, raw.outputs.format.as_deref(), &content, kind, rank)?;
+        let kind = kind.or(given_kind);
+        match raw.outputs.size {
+            Some(0) => return Err(at.err("outputs.size", "must be at least 1")),
+            Some(_) if rank != 2 => {
+                return Err(at.err(
+                    "outputs.size",
+                    format!("resizes images (rank 2), but the inputs have rank {rank}"),
+                ))
+            }
+            _ => {}
+        }
+        if preserve_color != PreserveColor::None
+            && kind.is_some_and(|k| matches!(k, Kind::Signal | Kind::Audio | Kind::Volume))
+        {
             return Err(at.err(
-                "outputs.format",
-                format!("{format} holds images (rank 2), but the inputs have rank {rank}; use npy"),
+                "preserve_color",
+                format!(
+                    "'{}' needs RGB images or video, but the content is {} data",
+                    preserve_color.name(),
+                    kind.map_or("", Kind::name)
+                ),
             ));
         }
         let mut name_parts = Vec::new();
@@ -141,6 +277,9 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             styles: styles.clone(),
             init_file: init_file.clone(),
             max_side: i.max_side,
+            load,
+            size: raw.outputs.size,
+            preserve_color,
             settings: settings.clone(),
             format,
             resolved,
@@ -256,6 +395,10 @@ fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> R
 fn files(at: &At, key: &str, base: &Path, pattern: &str) -> Res<Vec<PathBuf>> {
     let full = base.join(pattern);
     if !has_glob(pattern) {
+        // A folder is a video of PNG frames.
+        if full.is_dir() {
+            return Ok(vec![full]);
+        }
         return Ok(vec![existing(at, key, full)?]);
     }
     let text = full.to_string_lossy();

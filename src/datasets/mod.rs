@@ -2,5 +2,7 @@
 
 mod images;
 pub mod painting;
+pub mod samples;
 
 pub use images::{checkerboard, landscape, stripes, waves};
+pub use samples::generate;

@@ -239,16 +239,21 @@ pub fn run_one(exp: &Experiment, r: &Run, obs: &mut dyn Observer) -> Result<RunO
 }
 
 fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Result<Metrics> {
-    let (inputs, source) = load_inputs::<N>(
-        &r.content,
-        &r.styles,
-        r.init_file.as_deref(),
-        &crate::data::LoadOptions { max_side: r.max_side, ..Default::default() },
+    let (mut inputs, source) = load_inputs::<N>(&r.content, &r.styles, r.init_file.as_deref(), &r.load)?;
+    let restore = crate::modality::color::prepare(
+        r.preserve_color,
+        &mut inputs.content,
+        &mut inputs.styles,
+        inputs.init.as_mut(),
     )?;
     let out = dir.join(r.result_name());
     let ckpt = sibling(&out, "ckpt");
     let resumed = ckpt.exists();
-    let outcome = stylize(&r.settings, &inputs, Some(&ckpt), resumed, &mut |p| obs.iter(p))?;
+    let mut outcome = stylize(&r.settings, &inputs, Some(&ckpt), resumed, &mut |p| obs.iter(p))?;
+    outcome.result = restore.finish(outcome.result)?;
+    if let Some(side) = r.size {
+        outcome.result = crate::runner::resize_longer_side(&outcome.result, side)?;
+    }
     write_outputs(&out, &outcome, source)?;
     let last = outcome.log.last();
     let final_loss = FinalLoss {

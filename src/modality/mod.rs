@@ -16,6 +16,7 @@
 //! the same folder renamed into place, so a failed write leaves no partial output.
 
 pub mod audio;
+pub mod color;
 pub mod signal;
 pub mod video;
 pub mod volume;

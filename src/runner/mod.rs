@@ -7,7 +7,7 @@ mod settings;
 
 pub use checkpoint::Checkpoint;
 pub use load::load_inputs;
-pub use outputs::{sibling, write_outputs};
+pub use outputs::{resize_longer_side, sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
 
 use std::collections::VecDeque;

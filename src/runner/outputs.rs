@@ -8,10 +8,27 @@ use crate::error::Result;
 use crate::io::csv::LossLogWriter;
 use crate::io::plot::plot_losses;
 
-/// `out` with its extension replaced by `suffix` (`out.png` → `out.losses.csv`).
+/// `out` with its extension replaced by `suffix` (`out.png` → `out.losses.csv`; the double
+/// extension `.nii.gz` counts as one, and a frames folder `out` gives `out.losses.csv`).
 pub fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = out.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = match name.to_ascii_lowercase().strip_suffix(".nii.gz") {
+        Some(s) if !s.is_empty() => name[..s.len()].to_string(),
+        _ => out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into()),
+    };
     out.with_file_name(format!("{stem}.{suffix}"))
+}
+
+/// `t` resized (linear interpolation) so that its longer spatial side is `side`, keeping the
+/// aspect ratio (each side at least 1); used for `--size` / `outputs.size` of images.
+pub fn resize_longer_side<const N: usize>(
+    t: &crate::tensor::Tensor<N>,
+    side: u32,
+) -> Result<crate::tensor::Tensor<N>> {
+    let sp = t.spatial();
+    let longest = sp.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let out = sp.map(|s| ((s as f64 * side as f64 / longest).round() as usize).max(1));
+    crate::tensor::resample::resize(t, out, crate::tensor::resample::Interp::Linear)
 }
 
 /// The result, the losses table and its plot.
