@@ -182,3 +182,44 @@ fn shape_errors_name_the_mismatch() {
     let dy = Tensor::<2>::zeros(1, 4, [7, 8]);
     assert!(conv_backward_input(&dy, &w, &Window::same(3), [8, 8]).is_err());
 }
+
+/// A bank writes each branch into its channels, and its input gradient is the sum of the branches'.
+#[test]
+fn bank_equals_stacked_branches_and_summed_gradients() {
+    use ndstyle::tensor::conv::{conv_bank_backward_input, conv_bank_forward};
+    let x = Tensor::<2>::randn(2, 3, [9, 7], 1.0, 1);
+    let ws = [
+        Tensor::<2>::randn(2, 3, [1, 1], 0.5, 2),
+        Tensor::randn(4, 3, [3, 3], 0.5, 3),
+        Tensor::randn(1, 3, [5, 5], 0.5, 4),
+    ];
+    let wins = [Window::same(1), Window::same(3), Window::same(5)];
+    let biases = [vec![0.1; 2], vec![-0.2; 4], vec![0.3; 1]];
+    let bank: Vec<_> = (0..3).map(|i| (&ws[i], biases[i].as_slice(), &wins[i])).collect();
+    let y = conv_bank_forward(&x, &bank).unwrap();
+    assert_eq!(y.channels(), 7);
+    let mut c0 = 0;
+    for i in 0..3 {
+        let yi = conv_forward(&x, &ws[i], Some(&biases[i]), &wins[i]).unwrap();
+        for b in 0..2 {
+            for c in 0..ws[i].batch() {
+                assert_eq!(y.channel(b, c0 + c), yi.channel(b, c));
+            }
+        }
+        c0 += ws[i].batch();
+    }
+    let dy = Tensor::<2>::randn(2, 7, [9, 7], 1.0, 5);
+    let bank: Vec<_> = (0..3).map(|i| (&ws[i], &wins[i])).collect();
+    let dx = conv_bank_backward_input(&dy, &bank, [9, 7]).unwrap();
+    // <bank(x), dy> = <x, bank_backward(dy)> (the bank is linear in x apart from the bias).
+    let y0 = conv_bank_forward(
+        &x,
+        &(0..3).map(|i| (&ws[i], &[0.0; 4][..ws[i].batch()], &wins[i])).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!((y0.dot(&dy) - x.dot(&dx)).abs() < 1e-3 * y0.dot(&dy).abs().max(1.0));
+    assert!(conv_bank_forward(&x, &[(&ws[0], &biases[0][..], &Window::new([1, 1]).stride([2, 2]))]).is_ok());
+    let mixed =
+        [(&ws[0], &biases[0][..], &Window::new([1, 1]).stride([2, 2])), (&ws[1], &biases[1][..], &wins[1])];
+    assert!(conv_bank_forward(&x, &mixed).unwrap_err().to_string().contains("differ"));
+}

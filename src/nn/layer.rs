@@ -2,7 +2,7 @@
 //! pooling, and a per-channel affine input normalisation.
 
 use crate::error::{Error, Result};
-use crate::tensor::conv::conv_forward;
+use crate::tensor::conv::{conv_bank_forward, conv_forward};
 use crate::tensor::pool::{avg_pool, max_pool, MaxIndices};
 use crate::tensor::{Tensor, Window};
 
@@ -64,8 +64,8 @@ impl<const N: usize> Op<N> {
         match self {
             Op::Conv(c) => c.forward(x),
             Op::Bank(convs) => {
-                let outs = convs.iter().map(|c| c.forward(x)).collect::<Result<Vec<_>>>()?;
-                concat_channels(&outs)
+                let bank: Vec<_> = convs.iter().map(|c| (&c.weight, c.bias.as_slice(), &c.window)).collect();
+                conv_bank_forward(x, &bank)
             }
             Op::Relu => Ok(x.map(|v| v.max(0.0))),
             Op::MaxPool(_) => Ok(self.max_pool(x)?.0),
@@ -80,46 +80,4 @@ impl<const N: usize> Op<N> {
             _ => Err(Error::invalid("layer", "max_pool called on a layer that is not max pooling")),
         }
     }
-}
-
-/// Stack tensors of equal batch and spatial size along channels.
-pub(crate) fn concat_channels<const N: usize>(parts: &[Tensor<N>]) -> Result<Tensor<N>> {
-    let first = parts
-        .first()
-        .ok_or_else(|| Error::invalid("bank", "a filter bank needs at least one convolution"))?;
-    let (b, s) = (first.batch(), first.spatial());
-    if let Some(bad) = parts.iter().find(|t| t.batch() != b || t.spatial() != s) {
-        return Err(Error::shape(
-            "bank",
-            format!(
-                "branch outputs {} and {} differ in size; use 'same' padding",
-                first.shape_string(),
-                bad.shape_string()
-            ),
-        ));
-    }
-    let c: usize = parts.iter().map(|t| t.channels()).sum();
-    let mut out = Vec::with_capacity(b * c * first.positions());
-    for i in 0..b {
-        for t in parts {
-            out.extend_from_slice(t.item(i));
-        }
-    }
-    Tensor::from_vec(b, c, s, out)
-}
-
-/// Channels `start..start + count` of every batch item.
-pub(crate) fn channel_slice<const N: usize>(x: &Tensor<N>, start: usize, count: usize) -> Result<Tensor<N>> {
-    if start + count > x.channels() {
-        return Err(Error::shape(
-            "channel_slice",
-            format!("channels {start}..{} of {}", start + count, x.shape_string()),
-        ));
-    }
-    let p = x.positions();
-    let mut out = Vec::with_capacity(x.batch() * count * p);
-    for b in 0..x.batch() {
-        out.extend_from_slice(&x.item(b)[start * p..(start + count) * p]);
-    }
-    Tensor::from_vec(x.batch(), count, x.spatial(), out)
 }

@@ -10,7 +10,7 @@ pub use layer::{Conv, Layer, Op};
 
 use crate::error::{Error, Result};
 use crate::tensor::activation::{relu_backward, relu_inplace};
-use crate::tensor::conv::conv_backward_input;
+use crate::tensor::conv::{conv_backward_input, conv_bank_backward_input};
 use crate::tensor::pool::{avg_pool_backward, max_pool_backward, MaxIndices};
 use crate::tensor::Tensor;
 
@@ -167,7 +167,10 @@ impl<const N: usize> Network<N> {
             let input = fwd.input_spatial[i];
             g = Some(match &self.layers[i].op {
                 Op::Conv(c) => conv_backward_input(&dy, &c.weight, &c.window, input)?,
-                Op::Bank(convs) => bank_backward(convs, &dy, input)?,
+                Op::Bank(convs) => {
+                    let bank: Vec<_> = convs.iter().map(|c| (&c.weight, &c.window)).collect();
+                    conv_bank_backward_input(&dy, &bank, input)?
+                }
                 Op::Relu => {
                     let y = fwd.outputs[i].as_ref().expect("relu outputs are always kept");
                     relu_backward(y, &dy)
@@ -185,23 +188,6 @@ impl<const N: usize> Network<N> {
         let (b, c, s) = (fwd.outputs_batch(), self.in_channels, fwd.input_spatial[0]);
         Ok(g.unwrap_or_else(|| Tensor::zeros(b, c, s)))
     }
-}
-
-/// Input gradient of a bank: split the output gradient by branch and sum the branches' gradients.
-fn bank_backward<const N: usize>(convs: &[Conv<N>], dy: &Tensor<N>, input: [usize; N]) -> Result<Tensor<N>> {
-    let mut dx: Option<Tensor<N>> = None;
-    let mut start = 0;
-    for c in convs {
-        let co = c.weight.batch();
-        let part = layer::channel_slice(dy, start, co)?;
-        start += co;
-        let g = conv_backward_input(&part, &c.weight, &c.window, input)?;
-        match dx.as_mut() {
-            Some(acc) => acc.axpy(1.0, &g)?,
-            None => dx = Some(g),
-        }
-    }
-    dx.ok_or_else(|| Error::invalid("bank", "a filter bank needs at least one convolution"))
 }
 
 impl<const N: usize> Forward<N> {

@@ -51,28 +51,117 @@ fn forward<const N: usize>(
     window: &Window<N>,
 ) -> Result<Tensor<N>> {
     let g = check("conv_forward", x.channels(), x.spatial(), w, bias, window)?;
+    let mut y = Tensor::zeros(x.batch(), w.batch(), g.output);
+    forward_into(x, w, bias, &g, &mut y, 0);
+    Ok(y)
+}
+
+/// A bank of convolutions of one input, their outputs stacked along channels in order, each
+/// written straight into its channels of the result (no per-branch tensors, no concatenation).
+///
+/// # Shapes
+/// `x: B × Ci × S…`; branch `i` has `w_i: Co_i × Ci × K_i…` and must give the same output size;
+/// result `B × ΣCo_i × O…`.
+pub fn conv_bank_forward<const N: usize>(
+    x: &Tensor<N>,
+    bank: &[(&Tensor<N>, &[f32], &Window<N>)],
+) -> Result<Tensor<N>> {
+    timed(Phase::Conv, || {
+        let geoms = bank_geometries(
+            "conv_bank_forward",
+            x.channels(),
+            x.spatial(),
+            bank.iter().map(|(w, _, win)| (*w, *win)),
+        )?;
+        let total: usize = bank.iter().map(|(w, _, _)| w.batch()).sum();
+        let mut y = Tensor::zeros(x.batch(), total, geoms[0].output);
+        let mut offset = 0;
+        for ((w, bias, _), g) in bank.iter().zip(&geoms) {
+            forward_into(x, w, Some(bias), g, &mut y, offset);
+            offset += w.batch();
+        }
+        Ok(y)
+    })
+}
+
+/// The input gradient of [`conv_bank_forward`]: each branch's channels of `dy` back through its
+/// kernel, summed into one gradient.
+pub fn conv_bank_backward_input<const N: usize>(
+    dy: &Tensor<N>,
+    bank: &[(&Tensor<N>, &Window<N>)],
+    input: [usize; N],
+) -> Result<Tensor<N>> {
+    timed(Phase::Conv, || {
+        let ci = bank.first().map_or(0, |(w, _)| w.channels());
+        let geoms = bank_geometries("conv_bank_backward_input", ci, input, bank.iter().copied())?;
+        let total: usize = bank.iter().map(|(w, _)| w.batch()).sum();
+        if dy.channels() != total || dy.spatial() != geoms[0].output {
+            return Err(Error::shape(
+                "conv_bank_backward_input",
+                format!(
+                    "output gradient {} does not match {total} channels × {:?}",
+                    dy.shape_string(),
+                    geoms[0].output
+                ),
+            ));
+        }
+        let mut dx = Tensor::zeros(dy.batch(), ci, input);
+        let mut offset = 0;
+        for (i, ((w, _), g)) in bank.iter().zip(&geoms).enumerate() {
+            backward_into(dy, offset, w, g, &mut dx, i > 0);
+            offset += w.batch();
+        }
+        Ok(dx)
+    })
+}
+
+/// Check a bank's branches against the input and each other; their resolved geometries.
+fn bank_geometries<'a, const N: usize>(
+    op: &'static str,
+    channels: usize,
+    input: [usize; N],
+    bank: impl Iterator<Item = (&'a Tensor<N>, &'a Window<N>)>,
+) -> Result<Vec<Geometry<N>>> {
+    let geoms = bank.map(|(w, win)| check(op, channels, input, w, None, win)).collect::<Result<Vec<_>>>()?;
+    let first =
+        geoms.first().ok_or_else(|| Error::invalid("filter bank", "needs at least one convolution"))?;
+    if let Some(g) = geoms.iter().find(|g| g.output != first.output) {
+        return Err(Error::shape(
+            op,
+            format!("branch outputs {:?} and {:?} differ; use 'same' padding", first.output, g.output),
+        ));
+    }
+    Ok(geoms)
+}
+
+/// Write `conv(x, w) + bias` into channels `offset..offset + Co` of `y`.
+fn forward_into<const N: usize>(
+    x: &Tensor<N>,
+    w: &Tensor<N>,
+    bias: Option<&[f32]>,
+    g: &Geometry<N>,
+    y: &mut Tensor<N>,
+    offset: usize,
+) {
     let (co, ci, rows) = (w.batch(), w.channels(), w.channels() * g.taps());
     let pout = g.out_positions();
-    let mut y = Tensor::zeros(x.batch(), co, g.output);
-    if let Some(bias) = bias {
-        for b in 0..x.batch() {
-            for (c, &v) in bias.iter().enumerate() {
-                y.channel_mut(b, c).fill(v);
-            }
+    let total = y.channels();
+    for b in 0..x.batch() {
+        for c in 0..co {
+            y.channel_mut(b, offset + c).fill(bias.map_or(0.0, |bs| bs[c]));
         }
     }
     let wm = MatRef::row_major(w.data(), co, rows);
     let out = SendPtr(y.data_mut().as_mut_ptr());
     for_tiles(x.batch(), rows, pout, |b, p0, p1, col, threads| {
         let n = p1 - p0;
-        unfold_forward(x.item(b), ci, &g, &runs(&g.output, p0, p1), n, col);
-        // SAFETY: this tile owns columns p0..p1 of item b's Co × P_out output, inside `y`.
+        unfold_forward(x.item(b), ci, g, &runs(&g.output, p0, p1), n, col);
+        // SAFETY: this tile owns columns p0..p1 of channels offset..offset+co of item b, inside `y`.
         unsafe {
-            let c = out.get().add(b * co * pout + p0);
+            let c = out.get().add((b * total + offset) * pout + p0);
             matmul_raw(c, co, n, pout, 1, wm, MatRef::row_major(col, rows, n), true, threads);
         }
     });
-    Ok(y)
 }
 
 /// Gradient of the loss with respect to the input only (weights frozen, as in style transfer).
@@ -99,6 +188,20 @@ fn backward_input<const N: usize>(
 ) -> Result<Tensor<N>> {
     let g = check("conv_backward_input", w.channels(), input, w, None, window)?;
     check_output("conv_backward_input", dy, w, &g)?;
+    let mut dx = Tensor::zeros(dy.batch(), w.channels(), input);
+    backward_into(dy, 0, w, &g, &mut dx, false);
+    Ok(dx)
+}
+
+/// `dx (+)= conv_backward_input(dy[channels offset..offset + Co], w)`.
+fn backward_into<const N: usize>(
+    dy: &Tensor<N>,
+    offset: usize,
+    w: &Tensor<N>,
+    g: &Geometry<N>,
+    dx: &mut Tensor<N>,
+    accumulate: bool,
+) {
     let (co, ci, taps) = (w.batch(), w.channels(), g.taps());
     let rows = co * taps;
     // wt[ci, co·taps + k] = w[co, ci, k]
@@ -109,19 +212,18 @@ fn backward_input<const N: usize>(
         }
     }
     let wm = MatRef::row_major(&wt, ci, rows);
-    let pin = g.in_positions();
-    let mut dx = Tensor::zeros(dy.batch(), ci, input);
+    let (pin, pout) = (g.in_positions(), g.out_positions());
     let out = SendPtr(dx.data_mut().as_mut_ptr());
     for_tiles(dy.batch(), rows, pin, |b, p0, p1, col, threads| {
         let n = p1 - p0;
-        unfold_transposed(dy.item(b), co, &g, &runs(&g.input, p0, p1), n, col);
+        let src = &dy.item(b)[offset * pout..(offset + co) * pout];
+        unfold_transposed(src, co, g, &runs(&g.input, p0, p1), n, col);
         // SAFETY: this tile owns columns p0..p1 of item b's Ci × P_in gradient, inside `dx`.
         unsafe {
             let c = out.get().add(b * ci * pin + p0);
-            matmul_raw(c, ci, n, pin, 1, wm, MatRef::row_major(col, rows, n), false, threads);
+            matmul_raw(c, ci, n, pin, 1, wm, MatRef::row_major(col, rows, n), accumulate, threads);
         }
     });
-    Ok(dx)
 }
 
 /// Gradients with respect to the weight and the bias (needed only when a network is trained).
