@@ -6,7 +6,7 @@
 //! time in convolution, Gram matrices, the optimiser and everything else (ReLU, pooling, copies).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ndstyle::extractors::{build, ExtractorSpec};
+use ndstyle::extractors::{build, random_vgg, Extractor, ExtractorSpec, Pooling, VggShape};
 use ndstyle::losses::{Normalization, Objective, Weights};
 use ndstyle::optim::{Lbfgs, LbfgsOptions, LineSearch, Optimizer};
 use ndstyle::profile::{self, Phase};
@@ -15,6 +15,27 @@ use std::time::{Duration, Instant};
 
 fn case<const N: usize>(c: &mut Criterion, name: &str, extractor: &str, channels: usize, size: [usize; N]) {
     let ext = build::<N>(&ExtractorSpec { name: extractor.into(), ..Default::default() }, channels).unwrap();
+    run_case(c, name, ext, channels, size);
+}
+
+/// VGG16's first three blocks (2×64, 2×128, 3×256 channels) with random weights, style at every
+/// block's first ReLU and content at relu3_2: the 3D reference shape.
+fn vgg_blocks<const N: usize>(c: &mut Criterion, name: &str, channels: usize, size: [usize; N]) {
+    let shape = VggShape { blocks: vec![(2, 64), (2, 128), (3, 256)] };
+    let net = random_vgg::<N>(channels, &shape, Pooling::Max, 0).unwrap();
+    let style_layers = vec!["relu1_1".into(), "relu2_1".into(), "relu3_1".into()];
+    let ext =
+        Extractor { name: "vgg-blocks1-3".into(), net, content_layers: vec!["relu3_2".into()], style_layers };
+    run_case(c, name, ext, channels, size);
+}
+
+fn run_case<const N: usize>(
+    c: &mut Criterion,
+    name: &str,
+    ext: Extractor<N>,
+    channels: usize,
+    size: [usize; N],
+) {
     let content = Tensor::<N>::uniform(1, channels, size, 0.0, 1.0, 1);
     let style = Tensor::<N>::uniform(1, channels, size, 0.0, 1.0, 2);
     let layers: Vec<(String, f64)> = ext.style_layers.iter().map(|l| (l.clone(), 1.0)).collect();
@@ -65,6 +86,8 @@ fn benches(c: &mut Criterion) {
     case::<2>(c, "iteration2d/random-bank_512x512", "random-bank", 3, [512, 512]);
     case::<1>(c, "iteration1d/random-bank_100k", "random-bank", 1, [100_000]);
     case::<3>(c, "iteration3d/random-bank_64x64x64", "random-bank", 1, [64, 64, 64]);
+    case::<1>(c, "iteration1d/spectral_1025x1000", "spectral", 1025, [1000]);
+    vgg_blocks::<3>(c, "iteration3d/vgg-blocks1-3_64x64x64", 3, [64, 64, 64]);
 }
 
 criterion_group!(iteration, benches);
