@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod datasets;
+mod demo;
 mod distance;
 mod experiment;
 mod progress;
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Stylise a content input with one or more style inputs (.npy of any rank, PNG/JPEG images).
     Stylize(Box<stylize::StylizeArgs>),
+    /// Make the bundled samples and stylise one of each kind (ECG, audio, image, volume, video).
+    Demo(demo::DemoArgs),
     /// Content and style (Gram) distances between two inputs under an extractor.
     Distance(distance::DistanceArgs),
     /// The top-k dataset patches per unit of a layer (Zeiler & Fergus), as a PNG grid and a CSV.
@@ -157,6 +160,7 @@ pub fn run() -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Stylize(args) => stylize::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Distance(args) => distance::run(&args),
         Command::Visualize(args) => visualize::run(&args),
         Command::Weights(args) => weights::run(&args),

@@ -177,3 +177,19 @@ fn distance_is_zero_to_itself_and_positive_to_another() {
     let text = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(value(&text, "style") > 0.0 && value(&text, "content") > 0.0, "{text}");
 }
+
+#[test]
+fn demo_stylises_one_sample_of_each_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let o = ndstyle().args(["demo", "--quiet", "--iters", "2", "-o"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in
+        ["ecg.csv", "audio.wav", "image.png", "volume.nii.gz", "video/frame_00000.png", "image.losses.png"]
+    {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    // A second demo into the same folder does not overwrite the results.
+    let o = ndstyle().args(["demo", "--quiet", "--iters", "2", "-o"]).arg(&out).output().unwrap();
+    assert_one_line_error(&o, &["ecg.csv", "--overwrite"]);
+}
