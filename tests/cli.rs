@@ -1,12 +1,8 @@
 //! The `ndstyle` binary as a user runs it: outputs, determinism, kill and resume, one-line errors.
 
+use crate::util::{assert_one_line_error, ndstyle};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn ndstyle() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ndstyle"))
-}
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/images").join(name)
@@ -19,17 +15,6 @@ fn stylize_args(out: &Path, iters: &str) -> Vec<String> {
     v.extend(["-o".into(), out.display().to_string(), "--max-side".into(), "24".into()]);
     v.extend(["--iters".into(), iters.into(), "--quiet".into(), "--threads".into(), "2".into()]);
     v
-}
-
-/// The command failed with exactly one line on stderr that contains every one of `needles`.
-#[track_caller]
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
-    assert!(!out.status.success(), "expected failure");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got: {err}");
-    for n in needles {
-        assert!(err.contains(n), "'{n}' missing from: {err}");
-    }
 }
 
 #[test]

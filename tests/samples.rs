@@ -2,8 +2,8 @@
 //! reduced size, colour preservation, volume windows, and a bad input of every kind.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use crate::util::{assert_one_line_error, ndstyle};
 use ndstyle::config;
 use ndstyle::data::{self, LoadOptions};
 use ndstyle::datasets;
@@ -313,20 +313,6 @@ fn volume_window_is_applied_on_load_and_inverted_on_save() {
         data::save(&d.path().join(name), &t, &src).unwrap();
         let (back, _) = data::load::<3>(&d.path().join(name), None).unwrap();
         assert!(back.max_abs_diff(&raw) < 1e-3, "{name}");
-    }
-}
-
-fn ndstyle() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ndstyle"))
-}
-
-#[track_caller]
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
-    assert!(!out.status.success(), "expected failure");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got: {err}");
-    for n in needles {
-        assert!(err.contains(n), "'{n}' missing from: {err}");
     }
 }
 

@@ -28,3 +28,19 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], rtol: f64, atol: f64)
         assert!(err <= rtol * scale + atol, "{what}: index {i}: got {g}, want {w} (scale {scale})");
     }
 }
+
+/// The `ndstyle` binary built for these tests.
+pub fn ndstyle() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ndstyle"))
+}
+
+/// The command failed with exactly one line on stderr that contains every one of `needles`.
+#[track_caller]
+pub fn assert_one_line_error(out: &std::process::Output, needles: &[&str]) {
+    assert!(!out.status.success(), "expected failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got: {err}");
+    for n in needles {
+        assert!(err.contains(n), "'{n}' missing from: {err}");
+    }
+}
