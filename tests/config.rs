@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::util::listing;
 use ndstyle::config::{self, raw, schema};
 use ndstyle::datasets as images;
 use ndstyle::experiment::{self, Observer, Options, RunOutcome, RunState, Shard, Silent};
@@ -142,15 +143,6 @@ fn content_glob_is_a_batch() {
         .unwrap();
     let names: Vec<&str> = exp.runs.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["content2_beta=1", "content2_beta=2", "content_beta=1", "content_beta=2"]);
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -1,21 +1,12 @@
 //! io: .npy, PNG/JPEG, the losses CSV, loss plots and atomic writes; bad files name themselves.
 
+use crate::util::listing;
 use ndstyle::io::{self, Layout, LossLogWriter, LossRow, NdArray};
 use ndstyle::Tensor;
 use std::path::{Path, PathBuf};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("ndstyle-io-").tempdir().unwrap()
-}
-
-/// The names in `dir`, sorted (to check that failed writes leave nothing, temp files included).
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// A hand-built .npy: magic, version, header length, `header` padded to 64 bytes, then `payload`.

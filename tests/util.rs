@@ -44,3 +44,13 @@ pub fn assert_one_line_error(out: &std::process::Output, needles: &[&str]) {
         assert!(err.contains(n), "'{n}' missing from: {err}");
     }
 }
+
+/// The names in `dir`, sorted (to check that failed writes leave nothing, temp files included).
+pub fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
