@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::profile::{timed, Phase};
 
 /// Upper bound of one thread's unfolded (im2col) buffer, in bytes.
-pub const UNFOLD_BYTES: usize = 8192 << 10;
+pub const UNFOLD_BYTES: usize = 1024 << 10;
 /// Fewest positions in a tile, even when one position's column exceeds the byte budget.
 const MIN_TILE: usize = 256;
 
