@@ -89,7 +89,7 @@ impl Objective for Quadratic {
 }
 
 fn run(x: &mut [f32], f: &mut dyn Objective, opt: &mut dyn Optimizer, stop: &Stop) -> Result<Summary> {
-    minimize(x, f, opt, stop, &mut |_, _| Ok(()))
+    minimize(x, f, opt, stop, &mut |_, _, _, _| Ok(()))
 }
 
 fn max_err(x: &[f32], want: &[f64]) -> f64 {
@@ -125,12 +125,17 @@ fn lbfgs_fixed_step_decreases_rosenbrock() {
     let opts = LbfgsOptions { line_search: LineSearch::Fixed, ..Default::default() };
     let mut x = vec![-1.2f32, 1.0];
     let mut evals = Vec::new();
-    let s =
-        minimize(&mut x, &mut rosenbrock, &mut Lbfgs::new(opts).unwrap(), &Stop::iters(50), &mut |_, i| {
+    let s = minimize(
+        &mut x,
+        &mut rosenbrock,
+        &mut Lbfgs::new(opts).unwrap(),
+        &Stop::iters(50),
+        &mut |_, i, _, _| {
             evals.push(i.evals);
             Ok(())
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
     // One evaluation per iteration, plus the first at the start point.
     assert_eq!(evals[0], 2);
     assert!(evals[1..].iter().all(|&e| e == 1), "{evals:?}");
@@ -141,7 +146,7 @@ fn lbfgs_fixed_step_decreases_rosenbrock() {
 fn adam_reduces_rosenbrock_100_fold() {
     let mut x = vec![-1.2f32, 1.0];
     let mut f0 = 0.0;
-    let s = minimize(&mut x, &mut rosenbrock, &mut adam(0.02), &Stop::iters(1500), &mut |i, info| {
+    let s = minimize(&mut x, &mut rosenbrock, &mut adam(0.02), &Stop::iters(1500), &mut |i, info, _, _| {
         if i == 1 {
             f0 = info.prev_loss;
         }
@@ -175,7 +180,7 @@ fn assert_resume_is_bit_identical(make: &dyn Fn() -> Box<dyn Optimizer>, split: 
     let mut straight_log = Vec::new();
     let mut x_straight = x0.clone();
     let mut opt = make();
-    minimize(&mut x_straight, &mut rosenbrock, opt.as_mut(), &Stop::iters(total), &mut |i, info| {
+    minimize(&mut x_straight, &mut rosenbrock, opt.as_mut(), &Stop::iters(total), &mut |i, info, _, _| {
         straight_log.push((i, *info));
         Ok(())
     })
@@ -184,7 +189,7 @@ fn assert_resume_is_bit_identical(make: &dyn Fn() -> Box<dyn Optimizer>, split: 
     let mut log: Vec<(usize, StepInfo)> = Vec::new();
     let mut x = x0.clone();
     let mut opt = make();
-    minimize(&mut x, &mut rosenbrock, opt.as_mut(), &Stop::iters(split), &mut |i, info| {
+    minimize(&mut x, &mut rosenbrock, opt.as_mut(), &Stop::iters(split), &mut |i, info, _, _| {
         log.push((i, *info));
         Ok(())
     })
@@ -194,7 +199,7 @@ fn assert_resume_is_bit_identical(make: &dyn Fn() -> Box<dyn Optimizer>, split: 
     drop(opt);
     let mut resumed = OptimState::from_bytes(&bytes).unwrap().into_optimizer();
     let stop = Stop::iters(total).starting_at(split);
-    let s = minimize(&mut x, &mut rosenbrock, resumed.as_mut(), &stop, &mut |i, info| {
+    let s = minimize(&mut x, &mut rosenbrock, resumed.as_mut(), &stop, &mut |i, info, _, _| {
         log.push((i, *info));
         Ok(())
     })
@@ -255,7 +260,7 @@ fn zero_gradient_means_converged() {
     for opt in [&mut wolfe() as &mut dyn Optimizer, &mut adam(0.1)] {
         let mut x = vec![0.5f32, -2.0];
         let mut calls = 0;
-        let s = minimize(&mut x, &mut flat, opt, &Stop::iters(10), &mut |_, _| {
+        let s = minimize(&mut x, &mut flat, opt, &Stop::iters(10), &mut |_, _, _, _| {
             calls += 1;
             Ok(())
         })
@@ -298,14 +303,15 @@ fn objective_errors_and_callback_errors_propagate() {
     let mut failing = |_: &[f32], _: &mut [f32]| -> Result<f32> { Err(Error::invalid("thing", "broken")) };
     let err = run(&mut [1.0], &mut failing, &mut wolfe(), &Stop::iters(5)).unwrap_err();
     assert!(err.to_string().contains("broken"));
-    let err = minimize(&mut [-1.2, 1.0], &mut rosenbrock, &mut wolfe(), &Stop::iters(5), &mut |i, _| {
-        if i == 2 {
-            Err(Error::invalid("checkpoint", "disk full"))
-        } else {
-            Ok(())
-        }
-    })
-    .unwrap_err();
+    let err =
+        minimize(&mut [-1.2, 1.0], &mut rosenbrock, &mut wolfe(), &Stop::iters(5), &mut |i, _, _, _| {
+            if i == 2 {
+                Err(Error::invalid("checkpoint", "disk full"))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
     assert!(err.to_string().contains("disk full"));
 }
 

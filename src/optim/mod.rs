@@ -151,10 +151,15 @@ fn rel_change(prev: f32, cur: f32) -> f64 {
     (prev as f64 - cur as f64).abs() / (prev as f64).abs().max(tiny)
 }
 
+/// Called by [`minimize`] after each iteration with its number, what the step did, the new point
+/// and the optimiser.
+pub type IterHook<'a> = dyn FnMut(usize, &StepInfo, &[f32], &dyn Optimizer) -> Result<()> + 'a;
+
 /// Minimises `f` from `x` with `opt` until `stop` says so.
 ///
 /// Iterations are numbered from `stop.start_iter + 1` to `stop.max_iters`; after each one,
-/// `on_iter(iteration, &info)` is called (print progress, write checkpoints there; an error from it
+/// `on_iter(iteration, &info, x, opt)` is called with the new point and the optimiser (print
+/// progress, write checkpoints from `opt.state()` there; an error from it
 /// ends the run with that error). The relative-tolerance test runs after the callback, so the last
 /// iteration is always reported. A step that reports convergence leaves `x` unchanged and is not
 /// counted as an iteration.
@@ -163,7 +168,7 @@ pub fn minimize(
     f: &mut dyn Objective,
     opt: &mut dyn Optimizer,
     stop: &Stop,
-    on_iter: &mut dyn FnMut(usize, &StepInfo) -> Result<()>,
+    on_iter: &mut IterHook,
 ) -> Result<Summary> {
     if let Some(tol) = stop.rel_tol {
         if !(tol.is_finite() && tol >= 0.0) {
@@ -183,7 +188,7 @@ pub fn minimize(
             break;
         }
         iter += 1;
-        on_iter(iter, &info)?;
+        on_iter(iter, &info, x, opt)?;
         if let Some(tol) = stop.rel_tol {
             if rel_change(info.prev_loss, info.loss) < tol as f64 {
                 reason = StopReason::RelTol;

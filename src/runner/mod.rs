@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::extractors;
 use crate::io::csv::LossRow;
 use crate::losses::{Breakdown, Objective};
-use crate::optim::{Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, Stop};
+use crate::optim::{minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, StepInfo, Stop};
 use crate::rng::Rng;
 use crate::tensor::resample::{resize, Interp};
 use crate::tensor::Tensor;
@@ -133,7 +133,7 @@ pub fn stylize<const N: usize>(
         let every = settings.checkpoint_every;
         let mut data = cur.data().to_vec();
         let log = &mut state.log;
-        let mut on_step = |it: usize, xs: &[f32], opt: &dyn Optimizer| -> Result<()> {
+        let mut on_step = |it: usize, _: &StepInfo, xs: &[f32], opt: &dyn Optimizer| -> Result<()> {
             let r = recent.borrow();
             let b = r.iter().rev().find(|(p, _)| p.as_slice() == xs).map(|(_, b)| b.clone());
             let b = b.ok_or_else(|| Error::invalid("optimiser", "the accepted point was never evaluated"))?;
@@ -164,7 +164,7 @@ pub fn stylize<const N: usize>(
             }
             Ok(())
         };
-        run_level(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
+        minimize(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
         cur = Tensor::from_vec(shape.0, shape.1, shape.2, data)?;
         state.iter = 0;
         if let Some(path) = checkpoint {
@@ -175,37 +175,6 @@ pub fn stylize<const N: usize>(
     }
     let result = x.ok_or_else(|| Error::invalid("levels", "at least one pyramid level is needed"))?;
     Ok(Outcome { result, log: state.log, style_layers: layer_names })
-}
-
-/// Called after each iteration with its number, the current point and the optimiser.
-type StepHook<'a> = dyn FnMut(usize, &[f32], &dyn Optimizer) -> Result<()> + 'a;
-
-/// Run one level's optimisation, reporting each iteration with the current point and optimiser.
-fn run_level(
-    x: &mut [f32],
-    f: &mut dyn crate::optim::Objective,
-    opt: &mut dyn Optimizer,
-    stop: &Stop,
-    on_step: &mut StepHook,
-) -> Result<()> {
-    // The stopping rule of `optim::minimize`, stepping here so the hook sees x and the optimiser.
-    let mut iter = stop.start_iter;
-    while iter < stop.max_iters {
-        let info = opt.step(x, f)?;
-        if info.converged {
-            break;
-        }
-        iter += 1;
-        on_step(iter, x, opt)?;
-        if let Some(tol) = stop.rel_tol {
-            let change =
-                (info.prev_loss as f64 - info.loss as f64).abs() / (info.prev_loss as f64).abs().max(1e-30);
-            if change < tol as f64 {
-                break;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A log row from a breakdown of the objective.
