@@ -414,7 +414,7 @@ fn modality_frames_bad_inputs() {
     let dir = d.join("clip");
     video::write_frames(&dir, &video::moving_disc(2, 8, 8).unwrap(), FrameMeta::default()).unwrap();
     let odd = Tensor::<2>::zeros(1, 3, [8, 9]);
-    video::write_image(&dir.join("frame_00002.png"), &odd, FrameMeta::default()).unwrap();
+    ndstyle::io::image::write_image(dir.join("frame_00002.png"), &odd).unwrap();
     let msg = assert_names_file(video::read_frames(&dir), &dir.join("frame_00002.png"));
     assert!(msg.contains("9×8"), "{msg}");
     std::fs::write(dir.join("frame_00002.png"), "not a png").unwrap();

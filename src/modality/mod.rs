@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | [`Kind::Signal`] | `.csv`: a column per lead, header row of lead names, `# fs=500` comment | `Tensor<1>` 1×leads×T | [`signal::SignalMeta`] |
 //! | [`Kind::Audio`] | `.wav`: 8–48 kHz, int 8/16/24/32 or float 32; stereo mixed to mono | `Tensor<1>` 1×bins×frames, `ln(1+|STFT|)` | [`audio::AudioMeta`] |
-//! | [`Kind::Image`] | `.png`, `.jpg`, `.jpeg` (read through [`video`]'s frame reader) | `Tensor<2>` 1×C×H×W | — |
+//! | [`Kind::Image`] | `.png`, `.jpg`, `.jpeg` (read and written by [`crate::io::image`]) | `Tensor<2>` 1×C×H×W | — |
 //! | [`Kind::Volume`] | `.nii`, `.nii.gz`; HDF5 dataset `file.h5:/group/dataset` | `Tensor<3>` 1×C×D×H×W (z,y,x) | [`volume::VolumeMeta`] |
 //! | [`Kind::Video`] | a folder of PNG frames (sorted by name); `.npy` shaped (T,H,W,C) | `Tensor<3>` 1×C×T×H×W | [`video::VideoMeta`] |
 //!

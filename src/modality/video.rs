@@ -59,23 +59,6 @@ fn planes(img: &DynamicImage, channels: usize, sixteen: bool) -> Vec<f32> {
     out
 }
 
-/// Read one PNG or JPEG image as a `1 × C × H × W` tensor in [0, 1].
-pub fn read_image(path: &Path) -> Result<(Tensor<2>, FrameMeta)> {
-    let img = open_image(path)?;
-    let c = if is_grey(img.color()) { 1 } else { 3 };
-    let sixteen = is_16(img.color());
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let t = Tensor::from_vec(1, c, [h, w], planes(&img, c, sixteen))?;
-    Ok((t, FrameMeta { bit_depth: if sixteen { 16 } else { 8 } }))
-}
-
-/// Write a `1 × C × H × W` tensor (C = 1 or 3, values clipped to [0, 1]) as a PNG image.
-pub fn write_image(path: &Path, t: &Tensor<2>, meta: FrameMeta) -> Result<()> {
-    check_pixels(path, t.batch(), t.channels(), t.data())?;
-    let [h, w] = t.spatial();
-    super::write_via_temp(path, |tmp| save_png(tmp, t.data(), t.channels(), h, w, meta.bit_depth))
-}
-
 fn check_pixels(path: &Path, batch: usize, channels: usize, data: &[f32]) -> Result<()> {
     if batch != 1 || !(channels == 1 || channels == 3) {
         return Err(Error::shape(
