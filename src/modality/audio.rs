@@ -101,7 +101,7 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, AudioMeta)> {
 /// Write mono `samples` as a WAV file at `sample_rate` in `format`. Integer formats clip to the
 /// representable range; a sample read from a 16-bit file is written back bit-exactly.
 pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32, format: SampleFormat) -> Result<()> {
-    super::check_finite(path, samples)?;
+    crate::io::ensure_finite(path, samples)?;
     if !(8000..=48000).contains(&sample_rate) {
         return Err(Error::invalid("sample rate", format!("{sample_rate} Hz outside 8000..48000")));
     }
@@ -405,7 +405,7 @@ pub fn write_wav_spectrogram(
             format!("tensor {} is not 1×{}×frames", t.shape_string(), cfg.bins()),
         ));
     }
-    super::check_finite(path, t.data())?;
+    crate::io::ensure_finite(path, t.data())?;
     let x = griffin_lim(&magnitude_from_log(t), frames, meta.samples, cfg, gl)?;
     write_wav(path, &x, meta.sample_rate, meta.format)
 }

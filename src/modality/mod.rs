@@ -141,14 +141,3 @@ fn rename_in_error(e: Error, tmp: &Path, path: &Path) -> Error {
         other => other,
     }
 }
-
-/// Error unless `values` are all finite; `what` names the output for the message.
-pub(crate) fn check_finite(path: &Path, values: &[f32]) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(Error::invalid(
-            "output data",
-            format!("{}: value {} at index {i} is not finite; nothing written", path.display(), values[i]),
-        )),
-    }
-}

@@ -136,7 +136,7 @@ pub fn write_csv(path: &Path, signal: &Tensor<1>, meta: &SignalMeta) -> Result<(
     if !(meta.fs.is_finite() && meta.fs > 0.0) {
         return Err(Error::invalid("sampling rate", format!("{} (must be > 0)", meta.fs)));
     }
-    super::check_finite(path, signal.data())?;
+    crate::io::ensure_finite(path, signal.data())?;
     let [t] = signal.spatial();
     let mut out = format!("# fs={}\n{}\n", meta.fs, meta.leads.join(","));
     for i in 0..t {

@@ -66,7 +66,7 @@ fn check_pixels(path: &Path, batch: usize, channels: usize, data: &[f32]) -> Res
             format!("{}: need batch 1 and 1 or 3 channels, got {batch}×{channels}", path.display()),
         ));
     }
-    super::check_finite(path, data)
+    crate::io::ensure_finite(path, data)
 }
 
 /// Save channel-major planes as one PNG.
@@ -201,7 +201,7 @@ pub fn write_npy(path: &Path, video: &Tensor<3>) -> Result<()> {
             format!("batch must be 1, got {}", video.shape_string()),
         ));
     }
-    super::check_finite(path, video.data())?;
+    crate::io::ensure_finite(path, video.data())?;
     let arr = crate::io::npy::from_tensor(video, Layout::ChannelsLast);
     crate::io::npy::write_npy(path, &arr.shape[1..], &arr.data)
 }

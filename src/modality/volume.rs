@@ -84,7 +84,7 @@ pub fn write_nifti(path: &Path, t: &Tensor<3>, meta: &VolumeMeta) -> Result<()> 
             format!("batch must be 1, got {}", t.shape_string()),
         ));
     }
-    super::check_finite(path, t.data())?;
+    crate::io::ensure_finite(path, t.data())?;
     let [d, h, w] = t.spatial();
     let c = t.channels();
     let shape: Vec<usize> = if c == 1 { vec![d, h, w] } else { vec![c, d, h, w] };
@@ -199,7 +199,7 @@ pub fn write_hdf5(at: &H5Path, t: &Tensor<3>) -> Result<()> {
     if t.batch() != 1 {
         return Err(Error::shape("volume::write_hdf5", format!("batch must be 1, got {}", t.shape_string())));
     }
-    super::check_finite(path, t.data())?;
+    crate::io::ensure_finite(path, t.data())?;
     let [d, h, w] = t.spatial();
     let shape: Vec<u64> = if t.channels() == 1 {
         vec![d as u64, h as u64, w as u64]
