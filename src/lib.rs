@@ -18,6 +18,7 @@ pub mod profile;
 pub mod rng;
 pub mod runner;
 pub mod tensor;
+pub mod tile;
 pub mod visualize;
 pub mod weights;
 

@@ -17,6 +17,7 @@ mod optim;
 mod reference;
 mod samples;
 mod stylize;
+mod tiled;
 mod util;
 mod vgg;
 mod visualize;

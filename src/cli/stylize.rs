@@ -76,6 +76,10 @@ pub struct StylizeArgs {
     /// Resize the result so that its longer side is this many pixels (images).
     #[arg(long)]
     pub size: Option<u32>,
+    /// Evaluate over tiles of SIZE positions per axis: the same result in memory bounded by the
+    /// tile (by default tiles are used only when the whole input would not fit in memory).
+    #[arg(long, value_name = "SIZE")]
+    pub tile: Option<usize>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -161,6 +165,8 @@ fn settings(a: &StylizeArgs) -> anyhow::Result<Settings> {
         levels: a.levels,
         init,
         checkpoint_every: a.checkpoint_every,
+        tile: a.tile,
+        memory_budget_bytes: None,
     };
     s.validate()?;
     Ok(s)

@@ -13,6 +13,7 @@
 //! `∂J/∂F = g·(∂J/∂G + ∂J/∂Gᵀ)·F` with `g` the Gram scale.
 
 mod objective;
+mod tiled;
 mod tv;
 
 pub use objective::{Breakdown, Objective, StyleTarget, Weights};
@@ -83,7 +84,17 @@ pub fn content_loss<const N: usize>(
             format!("activation {} vs target {}", a.shape_string(), t.shape_string()),
         ));
     }
-    let scale = norm.content_scale(a.channels(), a.positions());
+    squared_error(a, t, norm.content_scale(a.channels(), a.positions()))
+}
+
+/// `(scale·Σ (a − t)², 2·scale·(a − t))` for `a` and `t` of the same shape.
+fn squared_error<const N: usize>(a: &Tensor<N>, t: &Tensor<N>, scale: f64) -> Result<(f64, Tensor<N>)> {
+    if !a.same_shape(t) {
+        return Err(Error::shape(
+            "content loss",
+            format!("activation {} vs target {}", a.shape_string(), t.shape_string()),
+        ));
+    }
     let mut grad = a.clone();
     let mut sum = 0.0f64;
     for (g, &tv) in grad.data_mut().iter_mut().zip(t.data()) {

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::nn::Network;
 use crate::tensor::gram::Gram;
 use crate::tensor::Tensor;
+use crate::tile::Plan;
 
 /// The weights of the objective's terms.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,10 +40,12 @@ pub struct Breakdown {
 /// The objective of style transfer for one network, with its targets captured.
 #[derive(Clone, Debug)]
 pub struct Objective<'a, const N: usize> {
-    net: &'a Network<N>,
-    weights: Weights,
-    content: Vec<(String, Tensor<N>)>,
-    style: Vec<StyleTarget>,
+    pub(super) net: &'a Network<N>,
+    pub(super) weights: Weights,
+    pub(super) content: Vec<(String, Tensor<N>)>,
+    pub(super) style: Vec<StyleTarget>,
+    /// Tile core side for capture and evaluation ([`crate::tile`]); `None`: the whole input at once.
+    tile: Option<usize>,
 }
 
 impl<'a, const N: usize> Objective<'a, N> {
@@ -55,13 +58,24 @@ impl<'a, const N: usize> Objective<'a, N> {
         styles: &[(&Tensor<N>, f64)],
         style_layers: &[(String, f64)],
     ) -> Result<Self> {
+        Self::tiled(net, weights, content, styles, style_layers, None)
+    }
+
+    /// As [`Objective::new`], with targets captured and every evaluation run over tiles of `tile`
+    /// input positions per axis when given (the same values to float rounding, in bounded memory).
+    pub fn tiled(
+        net: &'a Network<N>,
+        weights: Weights,
+        content: Option<(&Tensor<N>, &[String])>,
+        styles: &[(&Tensor<N>, f64)],
+        style_layers: &[(String, f64)],
+        tile: Option<usize>,
+    ) -> Result<Self> {
         let mut content_targets = Vec::new();
         if let Some((c, layers)) = content {
             let names: Vec<&str> = layers.iter().map(|s| s.as_str()).collect();
-            let fwd = net.forward(c, &names)?;
-            for name in &names {
-                let a = fwd.get(net.index_of(name)?).expect("forward keeps requested layers");
-                content_targets.push((name.to_string(), a.clone()));
+            for (name, a) in names.iter().zip(activations(net, c, &names, tile)?) {
+                content_targets.push((name.to_string(), a));
             }
         }
         let total: f64 = styles.iter().map(|(_, w)| w).sum();
@@ -74,9 +88,7 @@ impl<'a, const N: usize> Objective<'a, N> {
         let names: Vec<&str> = style_layers.iter().map(|(s, _)| s.as_str()).collect();
         let mut grams: Vec<Option<Gram>> = vec![None; names.len()];
         for (s, w) in styles {
-            let fwd = net.forward(s, &names)?;
-            for (slot, name) in grams.iter_mut().zip(&names) {
-                let g = style_gram(fwd.get(net.index_of(name)?).expect("kept"), weights.norm);
+            for (slot, g) in grams.iter_mut().zip(style_grams(net, s, &names, weights.norm, tile)?) {
                 let g = average_items(&g);
                 let share = (w / total) as f32;
                 match slot {
@@ -98,7 +110,7 @@ impl<'a, const N: usize> Objective<'a, N> {
                 })
                 .collect()
         };
-        Ok(Objective { net, weights, content: content_targets, style })
+        Ok(Objective { net, weights, content: content_targets, style, tile })
     }
 
     /// The style targets (for inspection and distances).
@@ -106,13 +118,35 @@ impl<'a, const N: usize> Objective<'a, N> {
         &self.style
     }
 
+    /// The tile core side evaluations use, if any.
+    pub fn tile(&self) -> Option<usize> {
+        self.tile
+    }
+
     /// `J(x)` term by term, and `∂J/∂x`. `x` must be a single item (batch 1).
     pub fn eval(&self, x: &Tensor<N>) -> Result<(Breakdown, Tensor<N>)> {
+        self.eval_with(x, &mut |_, _| {})
+    }
+
+    /// As [`Objective::eval`]; when it runs over several tiles, `on_tile(i, n)` is called as tile
+    /// `i` of the `n` of each pass starts.
+    pub fn eval_with(
+        &self,
+        x: &Tensor<N>,
+        on_tile: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Breakdown, Tensor<N>)> {
         let mut names: Vec<&str> = self.content.iter().map(|(n, _)| n.as_str()).collect();
         names.extend(self.style.iter().map(|s| s.layer.as_str()));
         let w = &self.weights;
+        if let (Some(core), false) = (self.tile, names.is_empty()) {
+            let plan = Plan::new(self.net, &names, x.spatial(), core)?;
+            if plan.len() > 1 {
+                let (out, dx) = super::tiled::eval(self, x, &plan, &names, on_tile)?;
+                return self.finish(x, out, dx);
+            }
+        }
         let mut out = Breakdown { total: 0.0, content: 0.0, style: Vec::new(), tv: 0.0 };
-        let mut dx = if names.is_empty() {
+        let dx = if names.is_empty() {
             Tensor::zeros(x.batch(), x.channels(), x.spatial())
         } else {
             let fwd = self.net.forward(x, &names)?;
@@ -135,6 +169,12 @@ impl<'a, const N: usize> Objective<'a, N> {
             let refs: Vec<(&str, &Tensor<N>)> = grads.iter().map(|(n, g)| (*n, g)).collect();
             self.net.backward(&fwd, &refs)?
         };
+        self.finish(x, out, dx)
+    }
+
+    /// Add the total-variation term to the content and style terms and their gradient `dx`.
+    fn finish(&self, x: &Tensor<N>, mut out: Breakdown, mut dx: Tensor<N>) -> Result<(Breakdown, Tensor<N>)> {
+        let w = &self.weights;
         out.tv = total_variation(x);
         if w.tv != 0.0 {
             dx.axpy(w.tv as f32, &total_variation_grad(x))?;
@@ -144,6 +184,38 @@ impl<'a, const N: usize> Objective<'a, N> {
             + w.tv * out.tv;
         Ok((out, dx))
     }
+}
+
+/// The activations of `x` at `names`, over tiles of side `tile` when given.
+fn activations<const N: usize>(
+    net: &Network<N>,
+    x: &Tensor<N>,
+    names: &[&str],
+    tile: Option<usize>,
+) -> Result<Vec<Tensor<N>>> {
+    if let (Some(core), false) = (tile, names.is_empty()) {
+        return super::tiled::activations(net, x, names, core);
+    }
+    let fwd = net.forward(x, names)?;
+    names
+        .iter()
+        .map(|n| Ok(fwd.get(net.index_of(n)?).expect("forward keeps requested layers").clone()))
+        .collect()
+}
+
+/// The Gram matrices of `x` at `names` under `norm`, over tiles of side `tile` when given.
+fn style_grams<const N: usize>(
+    net: &Network<N>,
+    x: &Tensor<N>,
+    names: &[&str],
+    norm: Normalization,
+    tile: Option<usize>,
+) -> Result<Vec<Gram>> {
+    if let (Some(core), false) = (tile, names.is_empty()) {
+        return super::tiled::grams(net, x, names, norm, core);
+    }
+    let fwd = net.forward(x, names)?;
+    names.iter().map(|n| Ok(style_gram(fwd.get(net.index_of(n)?).expect("kept"), norm))).collect()
 }
 
 fn scaled(mut g: Gram, k: f32) -> Gram {

@@ -97,12 +97,14 @@ pub fn stylize<const N: usize>(
         };
         let style_refs: Vec<(&Tensor<N>, f64)> = styles.iter().map(|(s, w)| (s, *w)).collect();
         let use_content = settings.weights.content != 0.0;
-        let obj = Objective::new(
+        let tile = level_tile(settings, &ext.net, &content_layers, &style_layers, &content, &style_refs)?;
+        let obj = Objective::tiled(
             &ext.net,
             settings.weights.clone(),
             use_content.then_some((&content, content_layers.as_slice())),
             &style_refs,
             &style_layers,
+            tile,
         )?;
         if state.log.is_empty() {
             // Iteration 0: the starting point, so the log shows where the run began.
@@ -175,6 +177,30 @@ pub fn stylize<const N: usize>(
     }
     let result = x.ok_or_else(|| Error::invalid("levels", "at least one pyramid level is needed"))?;
     Ok(Outcome { result, log: state.log, style_layers: layer_names })
+}
+
+/// The tile side for one level: the one asked for, or the largest whose evaluation of the content
+/// and of every style fits the memory budget (none when they fit whole).
+fn level_tile<const N: usize>(
+    settings: &Settings,
+    net: &crate::nn::Network<N>,
+    content_layers: &[String],
+    style_layers: &[(String, f64)],
+    content: &Tensor<N>,
+    styles: &[(&Tensor<N>, f64)],
+) -> Result<Option<usize>> {
+    let mut layers: Vec<&str> = content_layers.iter().map(|l| l.as_str()).collect();
+    layers.extend(style_layers.iter().map(|(l, _)| l.as_str()));
+    let budget = settings.memory_budget_bytes.unwrap_or_else(crate::tile::machine_budget);
+    let mut tile: Option<usize> = None;
+    for x in std::iter::once(content).chain(styles.iter().map(|(s, _)| *s)) {
+        let t = crate::tile::choose_tile(net, &layers, x.spatial(), budget, settings.tile)?;
+        tile = match (tile, t) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(tile)
 }
 
 /// A log row from a breakdown of the objective.

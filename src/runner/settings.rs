@@ -77,6 +77,11 @@ pub struct Settings {
     pub init: Init,
     /// Save a checkpoint every this many iterations (0: only at the end of each level).
     pub checkpoint_every: usize,
+    /// Evaluate over tiles of this many input positions per axis (the same result in bounded
+    /// memory); `None` tiles only when the whole input would exceed the memory budget.
+    pub tile: Option<usize>,
+    /// The memory budget for one evaluation's activations; `None`: half of the machine's memory.
+    pub memory_budget_bytes: Option<u64>,
 }
 
 impl Default for Settings {
@@ -92,6 +97,8 @@ impl Default for Settings {
             levels: 1,
             init: Init::Noise,
             checkpoint_every: 0,
+            tile: None,
+            memory_budget_bytes: None,
         }
     }
 }
@@ -107,6 +114,9 @@ impl Settings {
         }
         if self.levels == 0 || self.levels > 8 {
             return Err(Error::invalid("levels", format!("{} (must be 1 to 8)", self.levels)));
+        }
+        if self.tile == Some(0) {
+            return Err(Error::invalid("tile", "0 (a tile must hold at least one position per axis)"));
         }
         if self.iters == 0 {
             return Err(Error::invalid("iterations", "0 (must be at least 1)"));
