@@ -29,6 +29,8 @@ pub struct RawExperiment {
     pub preserve_color: Option<String>,
     #[serde(default)]
     pub outputs: RawOutputs,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

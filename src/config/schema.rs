@@ -73,6 +73,7 @@ pub const KEYS: &[KeyDoc] = &[
     k("optimizer.checkpoint_every", "integer ≥ 0", "10", No, "", "Checkpoint every this many iterations (0: at the end of each level)."),
     k("init", "string", "noise", Scalar, "init", "`noise`, `content`, `content+noise[:RATIO]` or `file` (with `inputs.init_file`)."),
     k("preserve_color", "none, luminance or histogram", "none", Scalar, "color", "RGB inputs: keep the content's colours by stylising the luminance (Y of YIQ) only, or by matching the styles' colour mean and covariance to the content's first (Gatys et al. 2016)."),
+    k("max_memory", "size such as 8G or 512M", "half the machine's memory", No, "", "Memory budget: inputs, activations and STFTs whose sizes (computed from shapes before allocating) exceed it are refused with what they need; `--max-memory` on the command line takes precedence."),
     k("outputs", "mapping", "defaults below", No, "", "Where results go."),
     k("outputs.directory", "path", "runs/<name>", No, "", "The experiment directory (one subdirectory per run); `-o DIR` overrides it."),
     k("outputs.size", "integer ≥ 1", "the content's size", Scalar, "size", "Images: resize the result so that its longer side is this many pixels (linear interpolation)."),

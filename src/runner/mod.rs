@@ -1,11 +1,13 @@
 //! One style-transfer run, top to bottom: pyramid levels, targets, optimisation, checkpoints, loss log.
 
 mod checkpoint;
+mod guard;
 mod load;
 mod outputs;
 mod settings;
 
 pub use checkpoint::Checkpoint;
+pub use guard::{check_outputs, Target};
 pub use load::load_inputs;
 pub use outputs::{resize_longer_side, sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
@@ -69,9 +71,11 @@ pub fn stylize<const N: usize>(
     let style_layers: Vec<(String, f64)> = settings.style_layers.clone().unwrap_or_else(|| {
         ext.style_layers.iter().map(|l| (l.clone(), 1.0 / ext.style_layers.len() as f64)).collect()
     });
+    let mut depth = 0;
     for l in content_layers.iter().chain(style_layers.iter().map(|(l, _)| l)) {
-        ext.net.index_of(l)?;
+        depth = depth.max(ext.net.index_of(l)?);
     }
+    check_activations(&ext.net, inputs, depth)?;
     let fingerprint = settings.fingerprint(inputs);
     let mut state = match (resume, checkpoint) {
         (true, Some(path)) if path.exists() => Checkpoint::<N>::load(path, fingerprint)?,
@@ -251,10 +255,28 @@ fn moments<const N: usize>(t: &Tensor<N>) -> (f32, f32) {
     (mean as f32, var.sqrt() as f32)
 }
 
+/// Refuse a run whose largest input would need more than the memory budget through the network
+/// (see [`crate::budget::activation_bytes`]), before any of it is computed.
+fn check_activations<const N: usize>(net: &crate::nn::Network<N>, inputs: &Inputs<N>, depth: usize) -> Result<()> {
+    let all = std::iter::once(&inputs.content).chain(inputs.styles.iter().map(|(s, _)| s));
+    for t in all {
+        let need = crate::budget::activation_bytes(net, t.channels(), t.spatial(), depth);
+        // A shape the network cannot take is reported by the forward pass itself.
+        if let Some(bytes) = need {
+            let what = format!("the activations of an input of shape {}", t.shape_string());
+            crate::budget::check(&what, bytes, "lower --max-side (inputs.max_side) or use fewer or shallower layers")?;
+        }
+    }
+    Ok(())
+}
+
 fn check_inputs<const N: usize>(inputs: &Inputs<N>) -> Result<()> {
     let c = inputs.content.channels();
     if inputs.styles.is_empty() {
         return Err(Error::invalid("styles", "at least one style input is needed"));
+    }
+    if inputs.styles.iter().all(|(_, w)| *w == 0.0) {
+        return Err(Error::invalid("style weight", "every style weight is 0; at least one must be > 0"));
     }
     for (i, (s, w)) in inputs.styles.iter().enumerate() {
         if s.channels() != c {
