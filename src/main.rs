@@ -5,12 +5,23 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match cli::run() {
+    let code = match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ndstyle: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    };
+    report_peak_memory();
+    code
+}
+
+/// With `NDSTYLE_PEAK_MEMORY_FILE=F`, write this process's peak resident memory (VmHWM, KiB) to F
+/// on exit: how the memory-bomb tests measure that a refused input allocated nothing.
+fn report_peak_memory() {
+    if let Some(path) = std::env::var_os("NDSTYLE_PEAK_MEMORY_FILE") {
+        let kib = ndstyle::experiment::peak_memory_kib().map_or_else(|| "unknown".into(), |k| k.to_string());
+        let _ = std::fs::write(path, format!("{kib}\n"));
     }
 }
 

@@ -105,7 +105,7 @@ fn a_missing_output_directory_fails_before_any_work_with_one_os_error() {
     let d = dir.path();
     let out = d.join("missing/out.png");
     // The content does not exist either: the output is checked first, before anything is read.
-    let o = stylize(d, &d.join("nope.png"), &s, &out, &["--iters", "100000"]);
+    let o = stylize(d, &d.join("nope.png"), &s, &out, &[]);
     refused(&o, &["missing/out.png", "does not exist"]);
     assert!(!d.join("missing").exists());
     // A missing input: the OS error once, not twice.
@@ -145,29 +145,13 @@ fn an_experiment_never_writes_over_its_inputs() {
     assert_eq!(std::fs::read(runs.join("run/result.png")).unwrap(), std::fs::read(&c).unwrap());
 }
 
-/// Run `cmd` and return its output and the child's peak resident memory in KiB (`ru_maxrss` of
-/// exactly this child, from `wait4`).
+/// Run `cmd` and return its output and its peak resident memory in KiB (VmHWM, which the binary
+/// writes on exit to the file `NDSTYLE_PEAK_MEMORY_FILE` names).
 fn output_and_peak(cmd: &mut Command) -> (Output, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.unwrap();
-    let mut stderr = child.stderr.unwrap();
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut v).unwrap();
-        v
-    });
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
-    let err = err_reader.join().unwrap();
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data and `pid` is our own, not yet reaped, child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4 failed");
-    let status = std::process::ExitStatus::from_raw(status);
-    (Output { status, stdout: out, stderr: err }, usage.ru_maxrss as u64)
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let o = cmd.env("NDSTYLE_PEAK_MEMORY_FILE", file.path()).output().unwrap();
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    (o, text.trim().parse().unwrap_or_else(|_| panic!("no peak memory reported: {text:?}")))
 }
 
 /// The bomb is refused with one line that names `needles`, and the process never held more than
@@ -175,6 +159,7 @@ fn output_and_peak(cmd: &mut Command) -> (Output, u64) {
 #[track_caller]
 fn bomb_refused(cmd: &mut Command, needles: &[&str]) {
     let (o, peak_kib) = output_and_peak(cmd);
+    println!("peak {peak_kib} KiB: {}", String::from_utf8_lossy(&o.stderr).trim());
     refused(&o, needles);
     assert!(peak_kib < 150 * 1024, "peak RSS {peak_kib} KiB for a refused bomb");
 }

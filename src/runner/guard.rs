@@ -40,10 +40,24 @@ impl Target {
 /// later by the writer) or not writable (a probe file is created and removed).
 pub fn check_outputs(inputs: &[&Path], outputs: &[Target], create_dirs: bool) -> Result<()> {
     let ins: Vec<Resolved> = inputs.iter().filter_map(|p| Resolved::input(p)).collect();
-    let mut probed: Vec<PathBuf> = Vec::new();
+    let mut resolved = Vec::with_capacity(outputs.len());
     for t in outputs {
         let file = file_part(&t.path);
         let (out, missing) = resolve_output(&file).map_err(|e| Error::io(&t.path, e))?;
+        let id = file_id(&file);
+        if let Some(i) = ins.iter().find(|i| out == i.path || (id.is_some() && id == i.id)) {
+            return Err(Error::format(
+                &t.path,
+                format!(
+                    "is the input {}; choose another output name (an input is never overwritten, not even with --overwrite)",
+                    i.given.display()
+                ),
+            ));
+        }
+        resolved.push((file, out, missing));
+    }
+    let mut probed: Vec<PathBuf> = Vec::new();
+    for (t, (file, out, missing)) in outputs.iter().zip(resolved) {
         if let Some(dir) = &missing {
             if !create_dirs {
                 return Err(Error::format(
@@ -52,18 +66,7 @@ pub fn check_outputs(inputs: &[&Path], outputs: &[Target], create_dirs: bool) ->
                 ));
             }
         }
-        let id = file_id(&file);
         for i in &ins {
-            let same = out == i.path || (id.is_some() && id == i.id);
-            if same {
-                return Err(Error::format(
-                    &t.path,
-                    format!(
-                        "is the input {}; choose another output name (an input is never overwritten, not even with --overwrite)",
-                        i.given.display()
-                    ),
-                ));
-            }
             if (t.dir && i.path.starts_with(&out)) || (i.dir && out.starts_with(&i.path)) {
                 return Err(Error::format(
                     &t.path,
