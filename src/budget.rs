@@ -58,11 +58,16 @@ impl Budget {
             "m" => 20,
             "g" => 30,
             "t" => 40,
-            _ => return Err(Error::invalid(what, format!("'{s}' (expected a size such as 8G, 512M or 1000000)"))),
+            _ => {
+                return Err(Error::invalid(
+                    what,
+                    format!("'{s}' (expected a size such as 8G, 512M or 1000000)"),
+                ))
+            }
         };
-        let v: f64 = num
-            .parse()
-            .map_err(|_| Error::invalid(what, format!("'{s}' (expected a size such as 8G, 512M or 1000000)")))?;
+        let v: f64 = num.parse().map_err(|_| {
+            Error::invalid(what, format!("'{s}' (expected a size such as 8G, 512M or 1000000)"))
+        })?;
         let bytes = v * (1u64 << shift) as f64;
         if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
             return Err(Error::invalid(what, format!("'{s}' (must be at least 1 byte)")));
@@ -130,7 +135,11 @@ pub fn check_resize(channels: usize, spatial: &[usize], side: u32) -> Result<()>
     let long = spatial.iter().copied().max().unwrap_or(1).max(1) as f64;
     let mut counts = vec![channels, 2];
     counts.extend(spatial.iter().map(|&s| ((s as f64 * side as f64 / long).round() as usize).max(1)));
-    check(&format!("resizing the result to a longer side of {side}"), f32_bytes(&counts), "lower --size (outputs.size)")
+    check(
+        &format!("resizing the result to a longer side of {side}"),
+        f32_bytes(&counts),
+        "lower --size (outputs.size)",
+    )
 }
 
 /// `bytes` in B, KiB, MiB, GiB or TiB, one decimal.

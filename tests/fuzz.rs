@@ -150,7 +150,8 @@ enum Edit {
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
-    let extreme = prop_oneof![Just(0u32), Just(1), Just(u32::MAX), Just(0x7fff_ffff), Just(0x8000_0000), any::<u32>()];
+    let extreme =
+        prop_oneof![Just(0u32), Just(1), Just(u32::MAX), Just(0x7fff_ffff), Just(0x8000_0000), any::<u32>()];
     prop_oneof![
         4 => (any::<usize>(), 1u8..=255).prop_map(|(i, b)| Edit::Flip(i, b)),
         1 => any::<usize>().prop_map(Edit::Truncate),
@@ -259,4 +260,34 @@ fn regression_cases_never_panic() {
 
 fn fnv(b: &[u8]) -> u64 {
     b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The hand-made hostile files (`tests/fixtures/fuzz/make_cases.py`) are all invalid: each must be
+/// refused with a one-line error that names the file, not read.
+#[test]
+fn hostile_cases_are_refused() {
+    budget();
+    let root = manifest().join("tests/fixtures/fuzz");
+    let mut refused = 0;
+    for l in LOADERS {
+        let Ok(entries) = std::fs::read_dir(root.join(l.name)) else { continue };
+        for e in entries {
+            let path = e.unwrap().path();
+            match catch_unwind(AssertUnwindSafe(|| (l.load)(&path))) {
+                Ok(Err(msg)) => {
+                    assert!(!msg.contains('\n'), "{}: a multi-line error: {msg}", path.display());
+                    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                    assert!(
+                        msg.contains(&name),
+                        "{}: the error does not name the file: {msg}",
+                        path.display()
+                    );
+                    refused += 1;
+                }
+                Ok(Ok(())) => panic!("{} was accepted", path.display()),
+                Err(_) => panic!("{} panicked", path.display()),
+            }
+        }
+    }
+    assert!(refused >= 10, "only {refused} hostile cases found");
 }

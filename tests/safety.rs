@@ -42,7 +42,13 @@ fn images() -> (tempfile::TempDir, PathBuf, PathBuf) {
 /// Exit code 1 and one line: an error, not a panic (101) nor an abort.
 #[track_caller]
 fn refused(o: &Output, needles: &[&str]) {
-    assert_eq!(o.status.code(), Some(1), "exit status {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "exit status {:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_one_line_error(o, needles);
 }
 
@@ -202,18 +208,38 @@ fn memory_bombs_are_refused_before_allocating() {
     // A .nii.gz declaring 8×8×8 float32 whose gzip stream inflates to 1 GiB of zeros.
     let bomb = d.join("bomb.nii.gz");
     std::fs::write(&bomb, gzip(&nifti_header([8, 8, 8], 16, 32), 1 << 30)).unwrap();
-    bomb_refused(&mut distance(&bomb, &bomb, &["--max-memory", "4G"]), &["bomb.nii.gz", "more than", "declares"]);
+    bomb_refused(
+        &mut distance(&bomb, &bomb, &["--max-memory", "4G"]),
+        &["bomb.nii.gz", "more than", "declares"],
+    );
     // A NIfTI header declaring 30000³ float64 (216 TB): refused by the budget from the header.
     let huge = d.join("huge.nii.gz");
     std::fs::write(&huge, gzip(&nifti_header([30000, 30000, 30000], 64, 64), 0)).unwrap();
-    bomb_refused(&mut distance(&huge, &huge, &["--max-memory", "4G"]), &["huge.nii.gz", "needs", "--max-memory"]);
+    bomb_refused(
+        &mut distance(&huge, &huge, &["--max-memory", "4G"]),
+        &["huge.nii.gz", "needs", "--max-memory"],
+    );
     // Resizing targets.
     let out = d.join("o.png");
     let mut c = ndstyle();
-    c.args(["--max-memory", "4G", "stylize", "--quiet", "--max-side", "100000", "--content"]).arg(&png).arg("--style").arg(&png);
+    c.args(["--max-memory", "4G", "stylize", "--quiet", "--max-side", "100000", "--content"])
+        .arg(&png)
+        .arg("--style")
+        .arg(&png);
     bomb_refused(c.arg("-o").arg(&out), &["--max-side", "needs"]);
     let mut c = ndstyle();
-    c.args(["--max-memory", "4G", "stylize", "--quiet", "--max-side", "16", "--iters", "1", "--size", "100000"]);
+    c.args([
+        "--max-memory",
+        "4G",
+        "stylize",
+        "--quiet",
+        "--max-side",
+        "16",
+        "--iters",
+        "1",
+        "--size",
+        "100000",
+    ]);
     c.arg("--content");
     c.arg(&png).arg("--style").arg(&png).arg("-o").arg(&out);
     bomb_refused(&mut c, &["--size", "needs"]);
@@ -223,7 +249,10 @@ fn memory_bombs_are_refused_before_allocating() {
     let tone: Vec<f32> = (0..1 << 16).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
     ndstyle::modality::audio::write_wav(&wav, &tone, 16000, ndstyle::modality::audio::SampleFormat::Int(16))
         .unwrap();
-    bomb_refused(&mut distance(&wav, &wav, &["--n-fft", "1073741824", "--max-memory", "4G"]), &["a.wav", "n-fft"]);
+    bomb_refused(
+        &mut distance(&wav, &wav, &["--n-fft", "1073741824", "--max-memory", "4G"]),
+        &["a.wav", "n-fft"],
+    );
     let frames = ["--n-fft", "65536", "--hop", "1", "--max-memory", "4G"];
     bomb_refused(&mut distance(&wav, &wav, &frames), &["a.wav", "spectrogram", "--hop"]);
     // A PNG whose header declares 60000 × 60000 pixels.
@@ -314,7 +343,8 @@ fn hostile_nifti_headers_are_one_line_errors_not_panics() {
     std::fs::write(&crc, &gz).unwrap();
     let ok = d.join("ok.nii.gz");
     std::fs::write(&ok, gzip(&good, 0)).unwrap();
-    let more: Vec<(PathBuf, &[&str])> = vec![(truncated, &["short.nii", "truncated"]), (crc, &["crc.nii.gz", "gzip"])];
+    let more: Vec<(PathBuf, &[&str])> =
+        vec![(truncated, &["short.nii", "truncated"]), (crc, &["crc.nii.gz", "gzip"])];
     for (p, needles) in cases.iter().chain(&more) {
         let msg = ndstyle::modality::volume::read_nifti(p).map(|_| ()).unwrap_err().to_string();
         for n in *needles {
@@ -390,10 +420,11 @@ fn silent_accepts_are_refused() {
 
 /// Args of a tiny 1D run writing `out`, with a checkpoint at every iteration.
 fn tiny_run(c: &Path, s: &Path, out: &Path) -> Vec<String> {
-    let mut v: Vec<String> = ["stylize", "--quiet", "--rank", "1", "--threads", "1", "--iters", "12", "--checkpoint-every", "1"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut v: Vec<String> =
+        ["stylize", "--quiet", "--rank", "1", "--threads", "1", "--iters", "12", "--checkpoint-every", "1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     for (flag, p) in [("--content", c), ("--style", s), ("-o", out)] {
         v.push(flag.into());
         v.push(p.display().to_string());

@@ -11,7 +11,8 @@ use ndstyle::data;
 use ndstyle::losses::Weights;
 use ndstyle::modality::color::{self, PreserveColor};
 use ndstyle::runner::{
-    check_outputs, load_inputs, resize_longer_side, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings, Target,
+    check_outputs, load_inputs, resize_longer_side, sibling, stylize, write_outputs, Init, OptimizerKind,
+    Progress, Settings, Target,
 };
 
 #[derive(Args, Debug)]
@@ -150,7 +151,11 @@ fn guard_outputs(a: &StylizeArgs, ckpt: &std::path::Path) -> anyhow::Result<()> 
     inputs.extend(a.init_file.as_deref());
     inputs.extend(a.ext.weights.as_deref());
     let frames = out.extension().is_none() && !out.to_string_lossy().contains(":/");
-    let result = if frames { Target { replace: a.overwrite, ..Target::dir(out) } } else { Target::file(out, a.overwrite) };
+    let result = if frames {
+        Target { replace: a.overwrite, ..Target::dir(out) }
+    } else {
+        Target::file(out, a.overwrite)
+    };
     let outputs = [
         result,
         Target::file(sibling(out, "losses.csv"), a.overwrite),

@@ -113,7 +113,11 @@ pub fn parse(text: &str, source: &str, base: &Path, stem: &str, sets: &[String])
             ),
             Value::Int(b) if *b > 0 => Some(crate::budget::Budget { bytes: *b as u64 }),
             Value::Null => None,
-            _ => return Err(ConfigError::new(&n.loc, "max_memory", "expected a size such as 8G or 512M").into()),
+            _ => {
+                return Err(
+                    ConfigError::new(&n.loc, "max_memory", "expected a size such as 8G or 512M").into()
+                )
+            }
         },
         None => None,
     };

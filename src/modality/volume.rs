@@ -55,7 +55,8 @@ pub fn read_nifti(path: &Path) -> Result<(Tensor<3>, VolumeMeta)> {
         return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
     let bytes = nifti_bytes(path)?;
-    let obj = nifti::InMemNiftiObject::from_reader(std::io::Cursor::new(bytes)).map_err(|e| nifti_error(path, e))?;
+    let obj = nifti::InMemNiftiObject::from_reader(std::io::Cursor::new(bytes))
+        .map_err(|e| nifti_error(path, e))?;
     let header = obj.header().clone();
     let dims: Vec<usize> = obj.volume().dim().iter().map(|&d| d as usize).collect();
     if !(3..=4).contains(&dims.len()) {
@@ -106,7 +107,8 @@ fn nifti_bytes(path: &Path) -> Result<Vec<u8>> {
         magic.iter_mut().zip(head).for_each(|(m, h)| *m = *h);
         magic == [0x1f, 0x8b]
     };
-    let mut reader: Box<dyn Read> = if gz { Box::new(flate2::bufread::GzDecoder::new(raw)) } else { Box::new(raw) };
+    let mut reader: Box<dyn Read> =
+        if gz { Box::new(flate2::bufread::GzDecoder::new(raw)) } else { Box::new(raw) };
     let gz_err = |e: std::io::Error| {
         if gz && e.kind() != std::io::ErrorKind::UnexpectedEof {
             Error::format(path, format!("corrupt gzip data ({e})"))
@@ -116,7 +118,9 @@ fn nifti_bytes(path: &Path) -> Result<Vec<u8>> {
     };
     let mut header = vec![0u8; 348];
     reader.read_exact(&mut header).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => Error::format(path, "truncated NIfTI file: shorter than its 348-byte header"),
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::format(path, "truncated NIfTI file: shorter than its 348-byte header")
+        }
         _ => gz_err(e),
     })?;
     let h = NiftiCheck::parse(&header).map_err(|e| Error::format(path, e))?;
@@ -134,7 +138,10 @@ fn nifti_bytes(path: &Path) -> Result<Vec<u8>> {
     if !gz && h.declared > file_len as u128 {
         return Err(Error::format(
             path,
-            format!("truncated NIfTI file: the header declares {} bytes, the file has {file_len}", h.declared),
+            format!(
+                "truncated NIfTI file: the header declares {} bytes, the file has {file_len}",
+                h.declared
+            ),
         ));
     }
     let mut bytes = header;
@@ -143,7 +150,11 @@ fn nifti_bytes(path: &Path) -> Result<Vec<u8>> {
     if (bytes.len() as u128) < h.declared {
         return Err(Error::format(
             path,
-            format!("truncated NIfTI file: the header declares {} bytes of data, {} present", h.declared, bytes.len()),
+            format!(
+                "truncated NIfTI file: the header declares {} bytes of data, {} present",
+                h.declared,
+                bytes.len()
+            ),
         ));
     }
     if gz {
@@ -177,14 +188,26 @@ impl NiftiCheck {
             _ if i32::from_be_bytes([h[0], h[1], h[2], h[3]]) == 348 => false,
             v => return Err(format!("sizeof_hdr is {v}, not 348: not a NIfTI-1 file")),
         };
-        let i16_at = |o: usize| if le { i16::from_le_bytes([h[o], h[o + 1]]) } else { i16::from_be_bytes([h[o], h[o + 1]]) };
+        let i16_at = |o: usize| {
+            if le {
+                i16::from_le_bytes([h[o], h[o + 1]])
+            } else {
+                i16::from_be_bytes([h[o], h[o + 1]])
+            }
+        };
         let f32_at = |o: usize| {
             let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
-            if le { f32::from_le_bytes(b) } else { f32::from_be_bytes(b) }
+            if le {
+                f32::from_le_bytes(b)
+            } else {
+                f32::from_be_bytes(b)
+            }
         };
         match &h[344..348] {
             b"n+1\0" => {}
-            b"ni1\0" => return Err("a header-only NIfTI file (.hdr/.img pair); convert it to a single .nii".into()),
+            b"ni1\0" => {
+                return Err("a header-only NIfTI file (.hdr/.img pair); convert it to a single .nii".into())
+            }
             m => return Err(format!("magic {m:?} is not 'n+1': not a NIfTI-1 file")),
         }
         let ndim = i16_at(40);

@@ -76,7 +76,8 @@ impl<const N: usize> Checkpoint<N> {
     /// Read a checkpoint written by the run with this `fingerprint`.
     pub fn load(path: &Path, fingerprint: u64) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let bad = |what: &str| Error::format(path, format!("is not a usable checkpoint: {what}; {START_OVER}"));
+        let bad =
+            |what: &str| Error::format(path, format!("is not a usable checkpoint: {what}; {START_OVER}"));
         if bytes.is_empty() {
             return Err(bad("the file is empty"));
         }

@@ -62,7 +62,10 @@ pub fn check_outputs(inputs: &[&Path], outputs: &[Target], create_dirs: bool) ->
             if !create_dirs {
                 return Err(Error::format(
                     &t.path,
-                    format!("cannot be written: the directory {} does not exist; create it first", dir.display()),
+                    format!(
+                        "cannot be written: the directory {} does not exist; create it first",
+                        dir.display()
+                    ),
                 ));
             }
         }
@@ -87,7 +90,9 @@ pub fn check_outputs(inputs: &[&Path], outputs: &[Target], create_dirs: bool) ->
             (None, _) => out.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/")),
         };
         if !probed.contains(&dir) {
-            probe(&dir).map_err(|e| Error::format(&t.path, format!("cannot be written in {}: {e}", dir.display())))?;
+            probe(&dir).map_err(|e| {
+                Error::format(&t.path, format!("cannot be written in {}: {e}", dir.display()))
+            })?;
             probed.push(dir);
         }
     }

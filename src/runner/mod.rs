@@ -257,14 +257,22 @@ fn moments<const N: usize>(t: &Tensor<N>) -> (f32, f32) {
 
 /// Refuse a run whose largest input would need more than the memory budget through the network
 /// (see [`crate::budget::activation_bytes`]), before any of it is computed.
-fn check_activations<const N: usize>(net: &crate::nn::Network<N>, inputs: &Inputs<N>, depth: usize) -> Result<()> {
+fn check_activations<const N: usize>(
+    net: &crate::nn::Network<N>,
+    inputs: &Inputs<N>,
+    depth: usize,
+) -> Result<()> {
     let all = std::iter::once(&inputs.content).chain(inputs.styles.iter().map(|(s, _)| s));
     for t in all {
         let need = crate::budget::activation_bytes(net, t.channels(), t.spatial(), depth);
         // A shape the network cannot take is reported by the forward pass itself.
         if let Some(bytes) = need {
             let what = format!("the activations of an input of shape {}", t.shape_string());
-            crate::budget::check(&what, bytes, "lower --max-side (inputs.max_side) or use fewer or shallower layers")?;
+            crate::budget::check(
+                &what,
+                bytes,
+                "lower --max-side (inputs.max_side) or use fewer or shallower layers",
+            )?;
         }
     }
     Ok(())

@@ -152,10 +152,9 @@ impl Reader<'_> {
     fn dataset(&self, layer: &str, p: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
         let Ok(ds) = self.file.dataset(p) else { return Ok(None) };
         let shape: Vec<usize> = ds.shape().iter().map(|&s| s as usize).collect();
-        let n = shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| self.err(format!("layer {layer}: dataset {p} has an impossible shape {shape:?}")))?;
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| {
+            self.err(format!("layer {layer}: dataset {p} has an impossible shape {shape:?}"))
+        })?;
         crate::budget::check(
             &format!("{}: layer {layer}: dataset {p} of shape {shape:?}", self.path.display()),
             crate::budget::f32_bytes(&[n, 2]),
