@@ -17,17 +17,17 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::io::image::{read_image, write_image};
 use crate::io::npy::{from_tensor, read_npy, to_tensor, write_npy, Layout};
-use crate::modality::edf::{read_edf, write_edf, EdfMeta};
-use crate::modality::standardize::Standardize;
-use crate::modality::wfdb::{read_wfdb, write_wfdb, WfdbMeta};
 use crate::modality::audio::{
     read_wav_spectrogram, write_wav_spectrogram, AudioMeta, GriffinLim, StftConfig,
 };
+use crate::modality::edf::{read_edf, write_edf, EdfMeta};
 use crate::modality::signal::{read_csv, write_csv, SignalMeta};
+use crate::modality::standardize::Standardize;
 use crate::modality::video::{read_frames, write_frames, FrameMeta};
 use crate::modality::volume::{
     read_hdf5, read_nifti, write_hdf5, write_nifti, H5Path, IntensityWindow, VolumeMeta,
 };
+use crate::modality::wfdb::{read_wfdb, write_wfdb, WfdbMeta};
 use crate::modality::Kind;
 use crate::tensor::Tensor;
 
@@ -209,8 +209,12 @@ pub fn save<const N: usize>(path: &Path, t: &Tensor<N>, like: &Source) -> Result
             let t1: Tensor<1> = cast(path, t.clone())?;
             let (fs, leads, units) = match like {
                 Source::Signal(m) => (m.fs, m.leads.clone(), "mV".to_string()),
-                Source::Edf(m, _) => (m.fs(), m.labels(), m.signals.first().map_or("mV".into(), |s| s.units.clone())),
-                Source::Wfdb(m, _) => (m.fs, m.labels(), m.signals.first().map_or("mV".into(), |s| s.units.clone())),
+                Source::Edf(m, _) => {
+                    (m.fs(), m.labels(), m.signals.first().map_or("mV".into(), |s| s.units.clone()))
+                }
+                Source::Wfdb(m, _) => {
+                    (m.fs, m.labels(), m.signals.first().map_or("mV".into(), |s| s.units.clone()))
+                }
                 _ => return Err(needs(path, "a CSV, EDF or WFDB input (for its sampling rate)")),
             };
             match (extension(path).as_str(), like) {

@@ -5,6 +5,7 @@ mod config;
 mod conv;
 mod engine;
 mod fixtures;
+mod formats;
 mod fuzz;
 mod gradcheck;
 mod io;

@@ -48,7 +48,8 @@ impl EdfNumber {
         }
         for decimals in (0..8).rev() {
             let s = format!("{v:.decimals$}");
-            let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+            let s =
+                if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
             if v.is_finite() && s.len() <= 8 {
                 let value = s.parse().unwrap_or(v);
                 return Ok(EdfNumber { value, text: s });
@@ -87,7 +88,8 @@ pub struct EdfSignal {
 impl EdfSignal {
     /// Physical units per digital step.
     fn gain(&self) -> f64 {
-        (self.physical_max.value - self.physical_min.value) / (self.digital_max.value - self.digital_min.value)
+        (self.physical_max.value - self.physical_min.value)
+            / (self.digital_max.value - self.digital_min.value)
     }
     fn to_physical(&self, d: i16) -> f32 {
         ((d as f64 - self.digital_min.value) * self.gain() + self.physical_min.value) as f32
@@ -257,11 +259,17 @@ pub fn read_edf(path: &Path) -> Result<(Tensor<1>, EdfMeta)> {
     }
     let ns = ns as usize;
     if header_bytes != 256 * (ns as i64 + 1) {
-        return Err(bad(format!("header size {header_bytes} is not 256 × (1 + {ns} signals) = {}", 256 * (ns + 1))));
+        return Err(bad(format!(
+            "header size {header_bytes} is not 256 × (1 + {ns} signals) = {}",
+            256 * (ns + 1)
+        )));
     }
     let header_bytes = header_bytes as usize;
     if bytes.len() < header_bytes {
-        return Err(bad(format!("truncated header: {ns} signals need {header_bytes} bytes, the file has {}", bytes.len())));
+        return Err(bad(format!(
+            "truncated header: {ns} signals need {header_bytes} bytes, the file has {}",
+            bytes.len()
+        )));
     }
     let reserved = text(192, 44);
     if reserved.starts_with("EDF+D") {
@@ -369,7 +377,13 @@ fn parse_signal(path: &Path, i: usize, f: &[String]) -> Result<EdfSignal> {
     let bad = |field: usize, why: &str| {
         Error::format(
             path,
-            format!("signal {} ('{}'): {} '{}' {why}", i + 1, f[0].trim(), SIGNAL_FIELDS[field].0, f[field].trim()),
+            format!(
+                "signal {} ('{}'): {} '{}' {why}",
+                i + 1,
+                f[0].trim(),
+                SIGNAL_FIELDS[field].0,
+                f[field].trim()
+            ),
         )
     };
     let num = |field: usize| EdfNumber::parse(&f[field]).ok_or_else(|| bad(field, "is not a number"));
@@ -385,7 +399,12 @@ fn parse_signal(path: &Path, i: usize, f: &[String]) -> Result<EdfSignal> {
     if pmin.value == pmax.value {
         return Err(bad(3, "equals the physical maximum"));
     }
-    let spr = f[8].trim().parse::<usize>().ok().filter(|&n| n >= 1).ok_or_else(|| bad(8, "is not a whole number >= 1"))?;
+    let spr = f[8]
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| bad(8, "is not a whole number >= 1"))?;
     Ok(EdfSignal {
         label: f[0].clone(),
         transducer: f[1].clone(),
@@ -432,7 +451,10 @@ pub fn write_edf(path: &Path, t: &Tensor<1>, meta: &EdfMeta) -> Result<()> {
             && order[a.position].is_none()
             && a.bytes.len() == meta.records * 2 * a.signal.samples_per_record;
         if !ok {
-            return Err(Error::invalid("EDF annotations", format!("signal {} is misplaced or of the wrong size", a.position + 1)));
+            return Err(Error::invalid(
+                "EDF annotations",
+                format!("signal {} is misplaced or of the wrong size", a.position + 1),
+            ));
         }
         order[a.position] = Some(k);
     }
@@ -449,7 +471,12 @@ pub fn write_edf(path: &Path, t: &Tensor<1>, meta: &EdfMeta) -> Result<()> {
         .signals
         .iter()
         .enumerate()
-        .map(|(c, s)| resample_linear(t.channel(0, c), records * s.samples_per_record).iter().map(|&p| s.to_digital(p)).collect())
+        .map(|(c, s)| {
+            resample_linear(t.channel(0, c), records * s.samples_per_record)
+                .iter()
+                .map(|&p| s.to_digital(p))
+                .collect()
+        })
         .collect();
     let mut next = 0;
     let mut signal_of_slot = Vec::with_capacity(total);

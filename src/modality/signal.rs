@@ -84,7 +84,8 @@ pub fn read_csv(path: &Path, fs: Option<f64>) -> Result<(Tensor<1>, SignalMeta)>
         }
         for (j, f) in fields[skip..].iter().enumerate() {
             let j_file = j + skip;
-            let v: f32 = f.parse().map_err(|_| bad(n, format!("column {}: '{f}' is not a number", j_file + 1)))?;
+            let v: f32 =
+                f.parse().map_err(|_| bad(n, format!("column {}: '{f}' is not a number", j_file + 1)))?;
             if !v.is_finite() {
                 return Err(bad(n, format!("column {} ({}): value {f} is not finite", j_file + 1, names[j])));
             }
@@ -99,9 +100,13 @@ pub fn read_csv(path: &Path, fs: Option<f64>) -> Result<(Tensor<1>, SignalMeta)>
         return Err(Error::format(path, "header row but no samples"));
     }
     if let Some((name, times)) = &time {
-        let from_times = rate_from_times(times).map_err(|d| Error::format(path, format!("column 1 ({name}): {d}")))?;
+        let from_times =
+            rate_from_times(times).map_err(|d| Error::format(path, format!("column 1 ({name}): {d}")))?;
         if let Some(c) = file_fs.filter(|c| (c - from_times).abs() > 0.01 * c) {
-            return Err(Error::format(path, format!("the rate comment says {c} Hz but the {name} column spacing gives {from_times} Hz")));
+            return Err(Error::format(
+                path,
+                format!("the rate comment says {c} Hz but the {name} column spacing gives {from_times} Hz"),
+            ));
         }
         file_fs = file_fs.or(Some(from_times));
     }

@@ -55,7 +55,11 @@ impl Standardize {
         if t.channels() != self.mean.len() || t.batch() != 1 {
             return Err(Error::shape(
                 "standardize",
-                format!("tensor {} for statistics of {} channels (batch 1)", t.shape_string(), self.mean.len()),
+                format!(
+                    "tensor {} for statistics of {} channels (batch 1)",
+                    t.shape_string(),
+                    self.mean.len()
+                ),
             ));
         }
         let mut out = t.clone();

@@ -73,7 +73,11 @@ impl WfdbMeta {
             .enumerate()
             .map(|(c, label)| {
                 let peak = t.channel(0, c).iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()));
-                let gain = if peak > 0.0 { 2f64.powi((30000.0 / peak).log2().floor().clamp(-60.0, 60.0) as i32) } else { 1.0 };
+                let gain = if peak > 0.0 {
+                    2f64.powi((30000.0 / peak).log2().floor().clamp(-60.0, 60.0) as i32)
+                } else {
+                    1.0
+                };
                 WfdbSignal {
                     file: String::new(),
                     format: 16,
@@ -121,11 +125,19 @@ pub fn read_wfdb(hea: &Path) -> Result<(Tensor<1>, WfdbMeta)> {
     let tok: Vec<&str> = record_line.split_whitespace().collect();
     let record = tok[0];
     if record.contains('/') {
-        return Err(bad(n0, format!("'{record}' is a multi-segment record; only single-segment records are supported")));
+        return Err(bad(
+            n0,
+            format!("'{record}' is a multi-segment record; only single-segment records are supported"),
+        ));
     }
     let nsig: usize = match tok.get(1).map(|s| s.parse::<usize>()) {
         Some(Ok(n)) if n >= 1 => n,
-        _ => return Err(bad(n0, format!("number of signals '{}' is not a whole number >= 1", tok.get(1).unwrap_or(&"")))),
+        _ => {
+            return Err(bad(
+                n0,
+                format!("number of signals '{}' is not a whole number >= 1", tok.get(1).unwrap_or(&"")),
+            ))
+        }
     };
     let fs = match tok.get(2) {
         None => 250.0,
@@ -139,13 +151,18 @@ pub fn read_wfdb(hea: &Path) -> Result<(Tensor<1>, WfdbMeta)> {
     };
     let nsamp: Option<usize> = match tok.get(3) {
         None => None,
-        Some(s) => Some(s.parse().map_err(|_| bad(n0, format!("number of samples '{s}' is not a whole number")))?),
+        Some(s) => {
+            Some(s.parse().map_err(|_| bad(n0, format!("number of samples '{s}' is not a whole number")))?)
+        }
     };
     let base_time = tok.get(4..).map(|t| t.join(" ")).unwrap_or_default();
     if lines.len() - 1 < nsig {
         return Err(Error::format(
             hea,
-            format!("truncated header: the record line declares {nsig} signals, {} signal lines follow", lines.len() - 1),
+            format!(
+                "truncated header: the record line declares {nsig} signals, {} signal lines follow",
+                lines.len() - 1
+            ),
         ));
     }
     let mut signals = Vec::with_capacity(nsig);
@@ -169,7 +186,10 @@ pub fn read_wfdb(hea: &Path) -> Result<(Tensor<1>, WfdbMeta)> {
         if let Some(i) = d.iter().position(|&v| v == invalid) {
             return Err(Error::format(
                 &dat,
-                format!("signal '{}': sample {i} is the invalid-sample marker {invalid} (gaps are not supported)", s.description),
+                format!(
+                    "signal '{}': sample {i} is the invalid-sample marker {invalid} (gaps are not supported)",
+                    s.description
+                ),
             ));
         }
         if let Some(c) = x.checksum {
@@ -177,7 +197,12 @@ pub fn read_wfdb(hea: &Path) -> Result<(Tensor<1>, WfdbMeta)> {
             if (sum as u16) != (c as u16) {
                 return Err(Error::format(
                     &dat,
-                    format!("signal '{}': checksum {c} in {} but the samples sum to {} (mod 65536)", s.description, hea.display(), sum as u16),
+                    format!(
+                        "signal '{}': checksum {c} in {} but the samples sum to {} (mod 65536)",
+                        s.description,
+                        hea.display(),
+                        sum as u16
+                    ),
                 ));
             }
         }
@@ -208,7 +233,9 @@ fn parse_signal_line(line: &str) -> std::result::Result<(WfdbSignal, Extra), Str
     }
     let spec = fields.get(1).ok_or("no format field")?;
     let (spec, offset) = match spec.split_once('+') {
-        Some((s, o)) => (s, o.parse::<usize>().map_err(|_| format!("byte offset '{o}' is not a whole number"))?),
+        Some((s, o)) => {
+            (s, o.parse::<usize>().map_err(|_| format!("byte offset '{o}' is not a whole number"))?)
+        }
         None => (*spec, 0),
     };
     let (spec, skew) = spec.split_once(':').unwrap_or((spec, "0"));
@@ -231,7 +258,13 @@ fn parse_signal_line(line: &str) -> std::result::Result<(WfdbSignal, Extra), Str
         }
     };
     let adc_res = match int(3, "ADC resolution")? {
-        None | Some(0) => if format == 212 { 12 } else { 16 },
+        None | Some(0) => {
+            if format == 212 {
+                12
+            } else {
+                16
+            }
+        }
         Some(r) if (1..=16).contains(&r) => r as u32,
         Some(r) => return Err(format!("ADC resolution {r} bits (must be 1 to 16)")),
     };
@@ -265,7 +298,12 @@ fn parse_gain(g: &str, adc_zero: i64) -> std::result::Result<(f64, i64, String),
 }
 
 /// The digital samples of every signal, from the files the header names (beside it).
-fn read_signal_files(dir: &Path, meta: &WfdbMeta, extras: &[Extra], nsamp: Option<usize>) -> Result<Vec<Vec<i32>>> {
+fn read_signal_files(
+    dir: &Path,
+    meta: &WfdbMeta,
+    extras: &[Extra],
+    nsamp: Option<usize>,
+) -> Result<Vec<Vec<i32>>> {
     let mut out: Vec<Vec<i32>> = vec![Vec::new(); meta.signals.len()];
     let mut files: Vec<&str> = Vec::new();
     for s in &meta.signals {
@@ -278,27 +316,39 @@ fn read_signal_files(dir: &Path, meta: &WfdbMeta, extras: &[Extra], nsamp: Optio
         let members: Vec<usize> = (0..meta.signals.len()).filter(|&i| meta.signals[i].file == file).collect();
         let first = &meta.signals[members[0]];
         let dat: PathBuf = dir.join(file);
-        if let Some(&i) = members.iter().find(|&&i| meta.signals[i].format != first.format || extras[i].offset != extras[members[0]].offset) {
-            return Err(Error::format(&dat, format!("signal '{}' differs in format or offset from the others in this file", meta.signals[i].description)));
+        if let Some(&i) = members.iter().find(|&&i| {
+            meta.signals[i].format != first.format || extras[i].offset != extras[members[0]].offset
+        }) {
+            return Err(Error::format(
+                &dat,
+                format!(
+                    "signal '{}' differs in format or offset from the others in this file",
+                    meta.signals[i].description
+                ),
+            ));
         }
         let bytes = std::fs::read(&dat).map_err(|e| Error::io(&dat, e))?;
         let offset = extras[members[0]].offset;
-        let body = bytes.get(offset..).ok_or_else(|| Error::format(&dat, format!("byte offset {offset} is past the end ({} bytes)", bytes.len())))?;
+        let body = bytes.get(offset..).ok_or_else(|| {
+            Error::format(&dat, format!("byte offset {offset} is past the end ({} bytes)", bytes.len()))
+        })?;
         let k = members.len();
         let held = match first.format {
             16 => body.len() / 2,
             _ => body.len() / 3 * 2 + usize::from(body.len() % 3 == 2),
         } / k;
-        let n = match length {
-            Some(n) if n > held => {
-                return Err(Error::format(
+        let n =
+            match length {
+                Some(n) if n > held => return Err(Error::format(
                     &dat,
-                    format!("the header declares {n} samples of {k} signals in format {}, the file holds {held}", first.format),
-                ))
-            }
-            Some(n) => n,
-            None => held,
-        };
+                    format!(
+                        "the header declares {n} samples of {k} signals in format {}, the file holds {held}",
+                        first.format
+                    ),
+                )),
+                Some(n) => n,
+                None => held,
+            };
         length = Some(n);
         let samples = match first.format {
             16 => body.chunks_exact(2).take(n * k).map(|b| i16::from_le_bytes([b[0], b[1]]) as i32).collect(),
@@ -338,13 +388,23 @@ pub fn write_wfdb(hea: &Path, t: &Tensor<1>, meta: &WfdbMeta) -> Result<()> {
     crate::io::ensure_finite(hea, t.data())?;
     let name = hea.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(Error::invalid("WFDB record name", format!("'{name}' of {} (letters, digits, '_', '-')", hea.display())));
+        return Err(Error::invalid(
+            "WFDB record name",
+            format!("'{name}' of {} (letters, digits, '_', '-')", hea.display()),
+        ));
     }
     if !(meta.fs.is_finite() && meta.fs > 0.0) {
         return Err(Error::invalid("sampling frequency", format!("{} (must be > 0)", meta.fs)));
     }
-    if let Some(s) = meta.signals.iter().find(|s| !(s.gain.is_finite() && s.gain > 0.0) || s.units.contains(char::is_whitespace) || s.description.contains(['\n', '\r'])) {
-        return Err(Error::invalid("WFDB signal", format!("'{}': gain {} (> 0), units '{}' (one word)", s.description, s.gain, s.units)));
+    if let Some(s) = meta.signals.iter().find(|s| {
+        !(s.gain.is_finite() && s.gain > 0.0)
+            || s.units.contains(char::is_whitespace)
+            || s.description.contains(['\n', '\r'])
+    }) {
+        return Err(Error::invalid(
+            "WFDB signal",
+            format!("'{}': gain {} (> 0), units '{}' (one word)", s.description, s.gain, s.units),
+        ));
     }
     let [n] = t.spatial();
     let dat_name = format!("{name}.dat");
