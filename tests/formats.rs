@@ -53,6 +53,9 @@ fn pad(out: &mut Vec<u8>, s: &str, n: usize) {
 
 /// An EDF file written field by field as the specification lays it out; `records[r][s]` holds
 /// signal `s`'s raw bytes in record `r`.
+
+/// Writes one header field of a signal.
+type Field = dyn Fn(&Sig) -> String;
 fn edf_file(reserved: &str, duration: &str, sigs: &[Sig], records: &[Vec<Vec<u8>>]) -> Vec<u8> {
     let mut h = Vec::new();
     pad(&mut h, "0", 8);
@@ -65,7 +68,7 @@ fn edf_file(reserved: &str, duration: &str, sigs: &[Sig], records: &[Vec<Vec<u8>
     pad(&mut h, &records.len().to_string(), 8);
     pad(&mut h, duration, 8);
     pad(&mut h, &sigs.len().to_string(), 4);
-    let fields: [(usize, &dyn Fn(&Sig) -> String); 10] = [
+    let fields: [(usize, &Field); 10] = [
         (16, &|s| s.label.into()),
         (80, &|s| if s.label == "EDF Annotations" { String::new() } else { "AgAgCl electrode".into() }),
         (8, &|s| s.units.into()),

@@ -85,13 +85,13 @@ const LOADERS: &[Loader] = &[
     Loader {
         name: "nifti",
         ext: "nii",
-        seed: |p| bytes_of(p, |p| write_volume(p)),
+        seed: |p| bytes_of(p, write_volume),
         load: |p| ndstyle::modality::volume::read_nifti(p).map(|_| ()).map_err(err),
     },
     Loader {
         name: "nifti-gz",
         ext: "nii.gz",
-        seed: |p| bytes_of(p, |p| write_volume(p)),
+        seed: |p| bytes_of(p, write_volume),
         load: |p| ndstyle::modality::volume::read_nifti(p).map(|_| ()).map_err(err),
     },
     Loader {

@@ -337,18 +337,19 @@ fn read_signal_files(
             16 => body.len() / 2,
             _ => body.len() / 3 * 2 + usize::from(body.len() % 3 == 2),
         } / k;
-        let n =
-            match length {
-                Some(n) if n > held => return Err(Error::format(
+        let n = match length {
+            Some(n) if n > held => {
+                return Err(Error::format(
                     &dat,
                     format!(
                         "the header declares {n} samples of {k} signals in format {}, the file holds {held}",
                         first.format
                     ),
-                )),
-                Some(n) => n,
-                None => held,
-            };
+                ))
+            }
+            Some(n) => n,
+            None => held,
+        };
         length = Some(n);
         let samples = match first.format {
             16 => body.chunks_exact(2).take(n * k).map(|b| i16::from_le_bytes([b[0], b[1]]) as i32).collect(),
