@@ -51,11 +51,11 @@ fn pad(out: &mut Vec<u8>, s: &str, n: usize) {
     out.resize(out.len() + n - s.len(), b' ');
 }
 
-/// An EDF file written field by field as the specification lays it out; `records[r][s]` holds
-/// signal `s`'s raw bytes in record `r`.
-
 /// Writes one header field of a signal.
 type Field = dyn Fn(&Sig) -> String;
+
+/// An EDF file written field by field as the specification lays it out; `records[r][s]` holds
+/// signal `s`'s raw bytes in record `r`.
 fn edf_file(reserved: &str, duration: &str, sigs: &[Sig], records: &[Vec<Vec<u8>>]) -> Vec<u8> {
     let mut h = Vec::new();
     pad(&mut h, "0", 8);
