@@ -11,8 +11,8 @@ use ndstyle::data;
 use ndstyle::losses::Weights;
 use ndstyle::modality::color::{self, PreserveColor};
 use ndstyle::runner::{
-    check_outputs, load_inputs, resize_longer_side, sibling, stylize, write_outputs, Init, OptimizerKind,
-    Progress, Settings, Target,
+    check_outputs, load_inputs, resize_longer_side, sibling, stylize, verdict, write_outputs, Init,
+    OptimizerKind, Progress, Settings, Target,
 };
 
 #[derive(Args, Debug)]
@@ -80,6 +80,9 @@ pub struct StylizeArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Exit 0 even when the loss did not fall by 10% or the optimiser stopped at iteration 0-1.
+    #[arg(long)]
+    pub allow_no_progress: bool,
 }
 
 pub fn run(a: &StylizeArgs) -> anyhow::Result<()> {
@@ -138,6 +141,19 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
             sibling(out, "losses.csv").display(),
             sibling(out, "losses.png").display()
         );
+        for line in verdict::stop_lines(&outcome.stops, settings.levels) {
+            eprintln!("{line}");
+        }
+    }
+    match verdict::no_progress(&outcome) {
+        Some(why) if !a.allow_no_progress => {
+            bail!(
+                "{why}; the result is in {} to look at; pass --allow-no-progress to accept it",
+                out.display()
+            )
+        }
+        Some(why) => eprintln!("note: {why} (allowed by --allow-no-progress)"),
+        None => {}
     }
     Ok(())
 }

@@ -58,6 +58,8 @@ pub struct Run {
     pub size: Option<u32>,
     /// Colour preservation for RGB inputs.
     pub preserve_color: crate::modality::color::PreserveColor,
+    /// A run without progress (see [`crate::runner::verdict`]) counts as done, not failed.
+    pub allow_no_progress: bool,
     pub settings: Settings,
     /// The result's format: `png`, `jpg`, `npy`, `csv`, `wav`, `nii`, `nii.gz` or `frames` (a
     /// folder of PNG frames).

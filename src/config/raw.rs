@@ -121,6 +121,8 @@ pub struct RawOptimizer {
     pub rel_tol: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_no_progress: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

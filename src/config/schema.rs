@@ -70,6 +70,7 @@ pub const KEYS: &[KeyDoc] = &[
     k("optimizer.iterations", "integer ≥ 1", "100", Scalar, "iters", "Iterations per pyramid level."),
     k("optimizer.levels", "1 to 8", "1", Scalar, "levels", "Pyramid levels; each level below the finest halves the size."),
     k("optimizer.rel_tol", "number ≥ 0", "none", Scalar, "rel_tol", "Stop a level when the relative loss change falls below this."),
+    k("optimizer.allow_no_progress", "true or false", "false", No, "", "Count a run whose loss did not fall by 10%, or that the optimiser stopped at iteration 0–1, as done instead of failed."),
     k("optimizer.checkpoint_every", "integer ≥ 0", "10", No, "", "Checkpoint every this many iterations (0: at the end of each level)."),
     k("init", "string", "noise", Scalar, "init", "`noise`, `content`, `content+noise[:RATIO]` or `file` (with `inputs.init_file`)."),
     k("preserve_color", "none, luminance or histogram", "none", Scalar, "color", "RGB inputs: keep the content's colours by stylising the luminance (Y of YIQ) only, or by matching the styles' colour mean and covariance to the content's first (Gatys et al. 2016)."),

@@ -283,6 +283,7 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             load,
             size: raw.outputs.size,
             preserve_color,
+            allow_no_progress: raw.optimizer.allow_no_progress.unwrap_or(false),
             settings: settings.clone(),
             format,
             resolved,

@@ -148,6 +148,10 @@ pub struct Metrics {
     /// Wall time of the invocation that finished the run.
     pub seconds: f64,
     pub resumed: bool,
+    /// Why each level run by the invocation that finished the run stopped, e.g.
+    /// `level 1/1: 100 iterations, stopped: the iteration limit was reached`.
+    #[serde(default)]
+    pub stops: Vec<String>,
     /// The process's peak resident memory (VmHWM), where /proc reports it.
     pub peak_memory_kib: Option<u64>,
     pub threads: usize,
@@ -278,6 +282,15 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
         outcome.result = crate::runner::resize_longer_side(&outcome.result, side)?;
     }
     write_outputs(&out, &outcome, source)?;
+    if let Some(why) = crate::runner::verdict::no_progress(&outcome).filter(|_| !r.allow_no_progress) {
+        return Err(Error::invalid(
+            "run",
+            format!(
+                "{why}; the result is in {} to look at; set optimizer.allow_no_progress: true to accept it",
+                out.display()
+            ),
+        ));
+    }
     let last = outcome.log.last();
     let final_loss = FinalLoss {
         total: last.map_or(f64::NAN, |l| l.total),
@@ -292,6 +305,7 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
         iterations: outcome.log.len(),
         seconds: 0.0,
         resumed,
+        stops: crate::runner::verdict::stop_lines(&outcome.stops, r.settings.levels),
         peak_memory_kib: peak_memory_kib(),
         threads: rayon::current_num_threads(),
         host: hostname(),

@@ -5,6 +5,7 @@ mod guard;
 mod load;
 mod outputs;
 mod settings;
+pub mod verdict;
 
 pub use checkpoint::Checkpoint;
 pub use guard::{check_outputs, Target};
@@ -20,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::extractors;
 use crate::io::csv::LossRow;
 use crate::losses::{Breakdown, Objective};
-use crate::optim::{minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, StepInfo, Stop};
+use crate::optim::{minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, StepInfo, Stop, StopReason};
 use crate::rng::Rng;
 use crate::tensor::resample::{resize, Interp};
 use crate::tensor::Tensor;
@@ -52,6 +53,17 @@ pub struct Outcome<const N: usize> {
     pub result: Tensor<N>,
     pub log: Vec<LossRow>,
     pub style_layers: Vec<String>,
+    /// Why each level run by this call stopped (levels finished before a resume are not listed).
+    pub stops: Vec<LevelStop>,
+}
+
+/// How one pyramid level ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelStop {
+    pub level: usize,
+    /// Iterations the level completed.
+    pub iterations: usize,
+    pub reason: StopReason,
 }
 
 /// Run style transfer. With `checkpoint` set, the state is saved there (atomically) every
@@ -84,6 +96,7 @@ pub fn stylize<const N: usize>(
     let mut x: Option<Tensor<N>> = state.x.take();
     let layer_names: Vec<String> = style_layers.iter().map(|(l, _)| l.clone()).collect();
     let started = Instant::now();
+    let mut stops = Vec::new();
     for level in state.level..settings.levels {
         let size = level_size(inputs.content.spatial(), settings.levels, level);
         let content = resize(&inputs.content, size, Interp::Linear)?;
@@ -168,7 +181,8 @@ pub fn stylize<const N: usize>(
             }
             Ok(())
         };
-        minimize(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
+        let summary = minimize(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
+        stops.push(LevelStop { level, iterations: summary.iters, reason: summary.reason });
         cur = Tensor::from_vec(shape.0, shape.1, shape.2, data)?;
         state.iter = 0;
         if let Some(path) = checkpoint {
@@ -178,7 +192,7 @@ pub fn stylize<const N: usize>(
         x = Some(cur);
     }
     let result = x.ok_or_else(|| Error::invalid("levels", "at least one pyramid level is needed"))?;
-    Ok(Outcome { result, log: state.log, style_layers: layer_names })
+    Ok(Outcome { result, log: state.log, style_layers: layer_names, stops })
 }
 
 /// A log row from a breakdown of the objective.
