@@ -9,7 +9,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::nn::{Network, Op};
 
 /// How many runs a sweep may expand to.
 pub const MAX_RUNS: u128 = 100_000;
@@ -96,37 +95,6 @@ pub fn check(what: &str, bytes: u128, hint: &str) -> Result<()> {
 /// Bytes of `counts.product()` f32 values, without overflow.
 pub fn f32_bytes(counts: &[usize]) -> u128 {
     counts.iter().fold(4u128, |acc, &c| acc.saturating_mul(c as u128))
-}
-
-/// An estimate of what one evaluation of the objective holds at once through `net`, for an input
-/// of `channels × spatial` run as deep as layer index `depth`: every layer's output (channels ×
-/// positions × 4 bytes) times 3, for the forward activations, the gradients flowing back and the
-/// convolution buffers. A shape the network cannot take gives `None` (the run reports it).
-pub fn activation_bytes<const N: usize>(
-    net: &Network<N>,
-    channels: usize,
-    spatial: [usize; N],
-    depth: usize,
-) -> Option<u128> {
-    let (mut c, mut s) = (channels, spatial);
-    let mut total = f32_bytes(&[c]).saturating_mul(s.iter().map(|&v| v as u128).product());
-    for layer in net.layers().iter().take(depth.saturating_add(1)) {
-        match &layer.op {
-            Op::Conv(conv) => {
-                s = conv.window.resolve(s).ok()?.output;
-                c = conv.out_channels();
-            }
-            Op::Bank(convs) => {
-                s = convs.first()?.window.resolve(s).ok()?.output;
-                c = convs.iter().map(|k| k.out_channels()).sum();
-            }
-            Op::MaxPool(w) | Op::AvgPool(w) => s = w.resolve(s).ok()?.output,
-            Op::Relu | Op::ChannelAffine { .. } => {}
-        }
-        let positions: u128 = s.iter().map(|&v| v as u128).product();
-        total = total.saturating_add(f32_bytes(&[c]).saturating_mul(positions));
-    }
-    Some(total.saturating_mul(3))
 }
 
 /// Refuse resizing a `channels × spatial` tensor to a longer side of `side` (`--size`,

@@ -259,13 +259,14 @@ fn memory_bombs_are_refused_before_allocating() {
     let big = d.join("big.png");
     std::fs::write(&big, png_with_size(60000, 60000)).unwrap();
     bomb_refused(&mut distance(&big, &big, &["--max-memory", "4G"]), &["big.png", "60000×60000"]);
-    // The activations of the extractor, from the shapes: a 1000² image under a 64 MiB budget.
+    // What a run holds beside the activations (which tile), from the shapes: a 1000² image
+    // under a 64 MiB budget.
     let npy = d.join("wide.npy");
     write_npy(&npy, &[1, 1000, 1000], &vec![0.5; 1_000_000]).unwrap();
     let mut c = ndstyle();
     c.args(["--max-memory", "64M", "stylize", "--quiet", "--rank", "2", "--content"]).arg(&npy);
     c.arg("--style").arg(&npy).arg("-o").arg(d.join("w.npy"));
-    bomb_refused(&mut c, &["activations", "needs", "--max-memory"]);
+    bomb_refused(&mut c, &["optimiser", "needs", "--max-memory"]);
     // Sweeps: 10^6 and 10^12 runs are counted, not built.
     let keys = ["extractor:\n  seed", "losses:\n  alpha", "  beta", "  tv"];
     for (values, axes, runs) in [(100, 3, "1000000"), (1000, 4, "1000000000000")] {

@@ -171,6 +171,51 @@ fn the_tile_is_chosen_by_the_budget() {
     assert!(activation_bytes(&net, &layers, plan.max_tile()).unwrap() <= whole / 5);
     assert_eq!(choose_tile(&net, &layers, size, u64::MAX, Some(32)).unwrap(), Some(32));
     let err = choose_tile(&net, &layers, size, 1000, None).unwrap_err().to_string();
-    assert!(err.contains("memory budget"), "{err}");
+    assert!(err.contains("budget") && err.contains("--max-memory"), "{err}");
     assert!(choose_tile(&net, &layers, size, whole, Some(0)).is_err());
+}
+
+/// Runs `stylize` on `c.npy` and `s.npy` of `dir` (rank 2) for 3 iterations, with the global
+/// options `global` and stylize options `local`; its stderr and result.
+fn stylize_npy(dir: &std::path::Path, name: &str, global: &[&str], local: &[&str]) -> (String, Vec<f32>) {
+    let out = dir.join(format!("{name}.npy"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ndstyle"))
+        .args(global)
+        .args(["stylize", "--rank", "2", "--iters", "3", "--allow-no-progress", "--content"])
+        .arg(dir.join("c.npy"))
+        .arg("--style")
+        .arg(dir.join("s.npy"))
+        .arg("-o")
+        .arg(&out)
+        .args(local)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{name}: {err}");
+    (err, ndstyle::io::npy::read_npy(&out).unwrap().data)
+}
+
+#[test]
+fn a_run_over_the_budget_tiles_itself_and_reaches_the_untiled_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = [40, 36];
+    let (c, s) = (Tensor::uniform(1, 1, size, 0.0, 1.0, 1), Tensor::uniform(1, 1, size, 0.0, 1.0, 2));
+    ndstyle::io::npy::write_npy(dir.path().join("c.npy"), &size, c.data()).unwrap();
+    ndstyle::io::npy::write_npy(dir.path().join("s.npy"), &size, s.data()).unwrap();
+    let ext = ndstyle::extractors::build::<2>(&Default::default(), 1).unwrap();
+    let layers: Vec<&str> = ext.content_layers.iter().chain(&ext.style_layers).map(|l| l.as_str()).collect();
+    // What the run holds beside the activations (40 input-sized vectors for L-BFGS, and the
+    // content target) fits; the whole input's activations do not, half of them do.
+    let held = 4 * 40 * (40 * 36) + ndstyle::tile::output_bytes(&ext.net, &layers[..1], size).unwrap();
+    let budget = (held + activation_bytes(&ext.net, &layers, size).unwrap() / 2).to_string();
+    let (whole_log, whole) = stylize_npy(dir.path(), "whole", &[], &[]);
+    assert!(!whole_log.contains("tiles"), "{whole_log}");
+    let (auto_log, auto) = stylize_npy(dir.path(), "auto", &["--max-memory", &budget], &[]);
+    assert!(auto_log.contains("3 iterations over "), "{auto_log}");
+    let (asked_log, asked) = stylize_npy(dir.path(), "asked", &[], &["--tile", "8"]);
+    assert!(asked_log.contains("3 iterations over 25 tiles"), "{asked_log}");
+    for (name, r) in [("auto", &auto), ("asked", &asked)] {
+        let worst = whole.iter().zip(r.iter()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-3, "{name}: differs from the whole run by {worst}");
+    }
 }

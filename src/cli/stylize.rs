@@ -207,7 +207,6 @@ fn settings(a: &StylizeArgs) -> anyhow::Result<Settings> {
         init,
         checkpoint_every: a.checkpoint_every,
         tile: a.tile,
-        memory_budget_bytes: None,
     };
     s.validate()?;
     Ok(s)

@@ -393,7 +393,6 @@ fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> R
         init,
         checkpoint_every: o.checkpoint_every.unwrap_or(10),
         tile: None,
-        memory_budget_bytes: None,
     })
 }
 

@@ -123,6 +123,22 @@ impl<'a, const N: usize> Objective<'a, N> {
         self.tile
     }
 
+    /// How many tiles an evaluation at spatial size `spatial` runs over (1: the whole input).
+    pub fn tiles(&self, spatial: [usize; N]) -> Result<usize> {
+        let names = self.layer_names();
+        match (self.tile, names.is_empty()) {
+            (Some(core), false) => Ok(Plan::new(self.net, &names, spatial, core)?.len()),
+            _ => Ok(1),
+        }
+    }
+
+    /// The content layers, then the style layers.
+    fn layer_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.content.iter().map(|(n, _)| n.as_str()).collect();
+        names.extend(self.style.iter().map(|s| s.layer.as_str()));
+        names
+    }
+
     /// `J(x)` term by term, and `∂J/∂x`. `x` must be a single item (batch 1).
     pub fn eval(&self, x: &Tensor<N>) -> Result<(Breakdown, Tensor<N>)> {
         self.eval_with(x, &mut |_, _| {})
@@ -135,8 +151,7 @@ impl<'a, const N: usize> Objective<'a, N> {
         x: &Tensor<N>,
         on_tile: &mut dyn FnMut(usize, usize),
     ) -> Result<(Breakdown, Tensor<N>)> {
-        let mut names: Vec<&str> = self.content.iter().map(|(n, _)| n.as_str()).collect();
-        names.extend(self.style.iter().map(|s| s.layer.as_str()));
+        let names = self.layer_names();
         let w = &self.weights;
         if let (Some(core), false) = (self.tile, names.is_empty()) {
             let plan = Plan::new(self.net, &names, x.spatial(), core)?;

@@ -5,6 +5,7 @@ mod guard;
 mod load;
 mod outputs;
 mod settings;
+mod tiling;
 pub mod verdict;
 
 pub use checkpoint::Checkpoint;
@@ -12,6 +13,7 @@ pub use guard::{check_outputs, Target};
 pub use load::load_inputs;
 pub use outputs::{resize_longer_side, sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
+use tiling::level_tile;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -64,6 +66,8 @@ pub struct LevelStop {
     /// Iterations the level completed.
     pub iterations: usize,
     pub reason: StopReason,
+    /// Tiles each evaluation ran over (1: the whole input at once).
+    pub tiles: usize,
 }
 
 /// Run style transfer. With `checkpoint` set, the state is saved there (atomically) every
@@ -83,11 +87,9 @@ pub fn stylize<const N: usize>(
     let style_layers: Vec<(String, f64)> = settings.style_layers.clone().unwrap_or_else(|| {
         ext.style_layers.iter().map(|l| (l.clone(), 1.0 / ext.style_layers.len() as f64)).collect()
     });
-    let mut depth = 0;
-    for l in content_layers.iter().chain(style_layers.iter().map(|(l, _)| l)) {
-        depth = depth.max(ext.net.index_of(l)?);
-    }
-    check_activations(&ext.net, inputs, depth)?;
+    // The finest level is the largest: refuse now what would not fit there, even in tiles.
+    let full_styles: Vec<(&Tensor<N>, f64)> = inputs.styles.iter().map(|(s, w)| (s, *w)).collect();
+    level_tile(settings, &ext.net, &content_layers, &style_layers, &inputs.content, &full_styles)?;
     let fingerprint = settings.fingerprint(inputs);
     let mut state = match (resume, checkpoint) {
         (true, Some(path)) if path.exists() => Checkpoint::<N>::load(path, fingerprint)?,
@@ -184,7 +186,8 @@ pub fn stylize<const N: usize>(
             Ok(())
         };
         let summary = minimize(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
-        stops.push(LevelStop { level, iterations: summary.iters, reason: summary.reason });
+        let tiles = obj.tiles(size)?;
+        stops.push(LevelStop { level, iterations: summary.iters, reason: summary.reason, tiles });
         cur = Tensor::from_vec(shape.0, shape.1, shape.2, data)?;
         state.iter = 0;
         if let Some(path) = checkpoint {
@@ -195,30 +198,6 @@ pub fn stylize<const N: usize>(
     }
     let result = x.ok_or_else(|| Error::invalid("levels", "at least one pyramid level is needed"))?;
     Ok(Outcome { result, log: state.log, style_layers: layer_names, stops })
-}
-
-/// The tile side for one level: the one asked for, or the largest whose evaluation of the content
-/// and of every style fits the memory budget (none when they fit whole).
-fn level_tile<const N: usize>(
-    settings: &Settings,
-    net: &crate::nn::Network<N>,
-    content_layers: &[String],
-    style_layers: &[(String, f64)],
-    content: &Tensor<N>,
-    styles: &[(&Tensor<N>, f64)],
-) -> Result<Option<usize>> {
-    let mut layers: Vec<&str> = content_layers.iter().map(|l| l.as_str()).collect();
-    layers.extend(style_layers.iter().map(|(l, _)| l.as_str()));
-    let budget = settings.memory_budget_bytes.unwrap_or_else(crate::tile::machine_budget);
-    let mut tile: Option<usize> = None;
-    for x in std::iter::once(content).chain(styles.iter().map(|(s, _)| *s)) {
-        let t = crate::tile::choose_tile(net, &layers, x.spatial(), budget, settings.tile)?;
-        tile = match (tile, t) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-    Ok(tile)
 }
 
 /// A log row from a breakdown of the objective.
@@ -293,29 +272,6 @@ fn moments<const N: usize>(t: &Tensor<N>) -> (f32, f32) {
     let mean = t.sum() / n;
     let var = t.data().iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
     (mean as f32, var.sqrt() as f32)
-}
-
-/// Refuse a run whose largest input would need more than the memory budget through the network
-/// (see [`crate::budget::activation_bytes`]), before any of it is computed.
-fn check_activations<const N: usize>(
-    net: &crate::nn::Network<N>,
-    inputs: &Inputs<N>,
-    depth: usize,
-) -> Result<()> {
-    let all = std::iter::once(&inputs.content).chain(inputs.styles.iter().map(|(s, _)| s));
-    for t in all {
-        let need = crate::budget::activation_bytes(net, t.channels(), t.spatial(), depth);
-        // A shape the network cannot take is reported by the forward pass itself.
-        if let Some(bytes) = need {
-            let what = format!("the activations of an input of shape {}", t.shape_string());
-            crate::budget::check(
-                &what,
-                bytes,
-                "lower --max-side (inputs.max_side) or use fewer or shallower layers",
-            )?;
-        }
-    }
-    Ok(())
 }
 
 fn check_inputs<const N: usize>(inputs: &Inputs<N>) -> Result<()> {

@@ -78,10 +78,9 @@ pub struct Settings {
     /// Save a checkpoint every this many iterations (0: only at the end of each level).
     pub checkpoint_every: usize,
     /// Evaluate over tiles of this many input positions per axis (the same result in bounded
-    /// memory); `None` tiles only when the whole input would exceed the memory budget.
+    /// memory); `None` tiles only when the whole input would exceed the memory budget
+    /// ([`crate::budget`]).
     pub tile: Option<usize>,
-    /// The memory budget for one evaluation's activations; `None`: half of the machine's memory.
-    pub memory_budget_bytes: Option<u64>,
 }
 
 impl Default for Settings {
@@ -98,7 +97,6 @@ impl Default for Settings {
             init: Init::Noise,
             checkpoint_every: 0,
             tile: None,
-            memory_budget_bytes: None,
         }
     }
 }

@@ -11,13 +11,15 @@ use crate::optim::StopReason;
 /// The least relative fall of the total loss that counts as progress (10%).
 pub const MIN_DROP: f64 = 0.1;
 
-/// One line per level: `level 1/2: 35 iterations, stopped because …`.
+/// One line per level: `level 1/2: 35 iterations, stopped: …` (`35 iterations over 12 tiles`
+/// when its evaluations were tiled).
 pub fn stop_lines(stops: &[LevelStop], levels: usize) -> Vec<String> {
     stops
         .iter()
         .map(|s| {
+            let tiles = if s.tiles > 1 { format!(" over {} tiles", s.tiles) } else { String::new() };
             format!(
-                "level {}/{levels}: {} iterations, stopped: {}",
+                "level {}/{levels}: {} iterations{tiles}, stopped: {}",
                 s.level + 1,
                 s.iterations,
                 s.reason.describe()
@@ -74,7 +76,7 @@ mod tests {
     }
 
     fn stop(iterations: usize, reason: StopReason) -> LevelStop {
-        LevelStop { level: 0, iterations, reason }
+        LevelStop { level: 0, iterations, reason, tiles: 1 }
     }
 
     #[test]

@@ -30,6 +30,6 @@ mod memory;
 mod plan;
 mod region;
 
-pub use memory::{activation_bytes, choose_tile, machine_budget};
+pub use memory::{activation_bytes, choose_tile, output_bytes};
 pub use plan::{Kept, Plan, Tile};
 pub use region::{copy_box, crop};
