@@ -77,6 +77,16 @@ pub fn content_loss<const N: usize>(
     t: &Tensor<N>,
     norm: Normalization,
 ) -> Result<(f64, Tensor<N>)> {
+    content_loss_weighted(a, t, norm, 1.0)
+}
+
+/// `(J_c, weight·∂J_c/∂a)`: [`content_loss`] with its gradient already scaled (in the same pass).
+pub fn content_loss_weighted<const N: usize>(
+    a: &Tensor<N>,
+    t: &Tensor<N>,
+    norm: Normalization,
+    weight: f64,
+) -> Result<(f64, Tensor<N>)> {
     if !a.same_shape(t) {
         return Err(Error::shape(
             "content loss",
@@ -89,7 +99,7 @@ pub fn content_loss<const N: usize>(
     for (g, &tv) in grad.data_mut().iter_mut().zip(t.data()) {
         let d = *g - tv;
         sum += d as f64 * d as f64;
-        *g = (2.0 * scale * d as f64) as f32;
+        *g = (2.0 * scale * weight * d as f64) as f32;
     }
     Ok((scale * sum, grad))
 }
@@ -105,6 +115,17 @@ pub fn style_loss<const N: usize>(
     target: &Gram,
     norm: Normalization,
 ) -> Result<(f64, Tensor<N>)> {
+    style_loss_weighted(a, target, norm, 1.0)
+}
+
+/// `(J_s^l, weight·∂J_s^l/∂a)`: [`style_loss`] with the weight folded into `∂J/∂G`, so the
+/// gradient costs no extra pass.
+pub fn style_loss_weighted<const N: usize>(
+    a: &Tensor<N>,
+    target: &Gram,
+    norm: Normalization,
+    weight: f64,
+) -> Result<(f64, Tensor<N>)> {
     let (c, p) = (a.channels(), a.positions());
     if target.channels() != c || target.batch() != a.batch() {
         return Err(Error::shape(
@@ -119,7 +140,7 @@ pub fn style_loss<const N: usize>(
     for (g, &t) in dg.data_mut().iter_mut().zip(target.data()) {
         let d = *g - t;
         sum += d as f64 * d as f64;
-        *g = (2.0 * s * d as f64) as f32;
+        *g = (2.0 * s * weight * d as f64) as f32;
     }
     Ok((s * sum, timed(Phase::Gram, || gram_backward(a, &dg, g_scale))))
 }
