@@ -7,6 +7,11 @@
 //!
 //!   cargo bench --bench side_by_side              # every workload
 //!   cargo bench --bench side_by_side -- vgg16_256 # one
+//!   NDSTYLE_KERNELS=plain cargo bench --bench side_by_side  # im2col and full Gram only
+//!   NDSTYLE_KERNELS=all,-winograd cargo bench ...          # all fast kernels but one
+//!
+//! With `NDSTYLE_KERNELS` set (see `ndstyle::tensor::kernels::Kernels::parse`) the groups are
+//! named `side_by_side_<setting>_<workload>`, so they do not overwrite the default run's.
 
 mod workloads;
 
@@ -14,6 +19,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use ndstyle::tensor::kernels::{self, Kernels};
 use workloads::{audio, ecg, peak_memory_mib, reset_peak_memory, vgg16_2d, vgg3d, Workload};
 
 /// Time one workload, unless criterion's filter (the first free argument) excludes it.
@@ -22,13 +28,26 @@ fn run<const N: usize>(c: &mut Criterion, make: impl FnOnce() -> Workload<N>, na
     if filter.is_some_and(|f| !name.contains(&f)) {
         return;
     }
+    let setting = std::env::var("NDSTYLE_KERNELS").ok();
+    let kernels = setting.as_deref().map_or(Some(Kernels::DEFAULT), Kernels::parse);
+    let Some(kernels) = kernels else {
+        eprintln!("side_by_side: NDSTYLE_KERNELS={setting:?}: expected all, plain or default, then ,NAME or ,-NAME (winograd, shift, syrk)");
+        std::process::exit(2);
+    };
+    kernels::set(kernels);
+    let prefix = setting.map_or(String::new(), |s| format!("{}_", s.replace(',', "_")));
     let w = make();
     reset_peak_memory();
     let (obj, x) = w.objective();
     black_box(obj.eval(&x).expect("eval"));
     let peak = peak_memory_mib().map_or("?".to_string(), |m| format!("{m:.0}"));
-    println!("side-by-side {} conv_gflop={:.2} peak_mib={peak} ({})", w.name, w.conv_flops() * 1e-9, w.weights);
-    let mut group = c.benchmark_group(format!("side_by_side_{}", w.name));
+    println!(
+        "side-by-side {prefix}{} conv_gflop={:.2} peak_mib={peak} ({})",
+        w.name,
+        w.conv_flops() * 1e-9,
+        w.weights
+    );
+    let mut group = c.benchmark_group(format!("side_by_side_{prefix}{}", w.name));
     group
         .sampling_mode(SamplingMode::Flat)
         .sample_size(10)

@@ -21,8 +21,8 @@ use ndstyle::extractors::{random_vgg, vgg, Pooling, VggShape};
 use ndstyle::losses::{Normalization, Objective, Weights};
 use ndstyle::nn::{Conv, Layer, Network, Op};
 use ndstyle::tensor::conv::conv_flops;
-use ndstyle::weights::{load_vgg, Preproc};
 use ndstyle::tensor::Window;
+use ndstyle::weights::{load_vgg, Preproc};
 use ndstyle::Tensor;
 
 /// A network, its input and the layers its losses read.
@@ -47,9 +47,14 @@ impl<const N: usize> Workload<N> {
         let content_layers: Vec<String> = self.content.iter().map(|l| l.to_string()).collect();
         let lambda = 1.0 / self.style.len() as f64;
         let style_layers: Vec<(String, f64)> = self.style.iter().map(|l| (l.to_string(), lambda)).collect();
-        let obj =
-            Objective::new(&self.net, weights, Some((&content, &content_layers)), &[(&style, 1.0)], &style_layers)
-                .expect("objective");
+        let obj = Objective::new(
+            &self.net,
+            weights,
+            Some((&content, &content_layers)),
+            &[(&style, 1.0)],
+            &style_layers,
+        )
+        .expect("objective");
         (obj, x)
     }
 
@@ -63,11 +68,13 @@ impl<const N: usize> Workload<N> {
         for l in &self.net.layers()[..=last] {
             match &l.op {
                 Op::Conv(c) => {
-                    total += conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).expect("flops")
+                    total +=
+                        conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).expect("flops")
                 }
                 Op::Bank(convs) => {
                     for c in convs {
-                        total += conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).expect("flops")
+                        total +=
+                            conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).expect("flops")
                     }
                 }
                 Op::MaxPool(w) | Op::AvgPool(w) => s = w.resolve(s).expect("pool").output,
@@ -87,7 +94,8 @@ fn vgg16<const N: usize>(last: &str) -> (Network<N>, &'static str) {
     } else {
         // Random weights behind the same preprocessing layer, so the layer list matches.
         let body = random_vgg::<N>(3, &VggShape::vgg16(), Pooling::Max, 0).expect("network");
-        let pre = Layer::new("preprocess", ndstyle::extractors::preprocess_op::<N>(Preproc::Caffe, 3).expect("op"));
+        let pre =
+            Layer::new("preprocess", ndstyle::extractors::preprocess_op::<N>(Preproc::Caffe, 3).expect("op"));
         let layers = std::iter::once(pre).chain(body.layers().iter().cloned()).collect();
         (Network::new(3, layers).expect("network"), "random weights")
     };
@@ -124,7 +132,11 @@ pub fn vgg3d() -> Workload<3> {
 /// A "same"-padded 1D convolution with He-normal weights.
 fn conv1d(cin: usize, cout: usize, k: usize, seed: u64) -> Op<1> {
     let std = (2.0 / (cin * k) as f32).sqrt();
-    Op::Conv(Conv { weight: Tensor::randn(cout, cin, [k], std, seed), bias: vec![0.0; cout], window: Window::same(k) })
+    Op::Conv(Conv {
+        weight: Tensor::randn(cout, cin, [k], std, seed),
+        bias: vec![0.0; cout],
+        window: Window::same(k),
+    })
 }
 
 /// Audio: 4096 filters of width 11 over a 1025-bin × 1000-frame spectrogram.

@@ -153,7 +153,7 @@ def make_eval(layers, shape, style, content):
             c, p = a.shape[1], a[0, 0].numel()
             loss = loss + lam * ((gram(a) - s_t[n]) ** 2).sum() / (2.0 * c * p) ** 2
         loss.backward()
-        return float(loss)
+        return float(loss.detach())
 
     return evaluate
 

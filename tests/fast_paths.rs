@@ -3,8 +3,8 @@
 
 use ndstyle::rng::Rng;
 use ndstyle::tensor::conv::{conv_backward_input, conv_forward};
-use ndstyle::tensor::gram::{gram, gram_backward, Gram, GRAM_BLOCK};
 use ndstyle::tensor::geometry::unravel;
+use ndstyle::tensor::gram::{gram, gram_backward, Gram, GRAM_BLOCK};
 use ndstyle::tensor::winograd::WINOGRAD_MIN_CHANNELS;
 use ndstyle::tensor::{Padding, Tensor, Window};
 use proptest::prelude::*;
@@ -17,6 +17,7 @@ use crate::util::assert_close;
 /// Gram past one block (so the upper-triangle blocks and the mirror run), against the f64
 /// reference, exactly symmetric; positions past one parallel chunk in the larger cases.
 fn syrk_case<const N: usize>(c: usize, spatial: [usize; N], seed: u64) {
+    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
     let x = Tensor::randn(1, c, spatial, 1.0, seed);
     let scale = 1.0 / x.positions().max(1) as f32;
     let g = gram(&x, scale);
@@ -66,7 +67,12 @@ fn syrk_gram_gradient_matches_finite_differences() {
 
 /// `dx[ci, i] = Σ_{co, k} w[co, ci, k] · dy[co, o]` over the `o` with `o·s + k·d − lo = i` on every
 /// axis: the transposed definition, written plainly.
-fn naive_backward_input<const N: usize>(dy: &Tensor<N>, w: &Tensor<N>, win: &Window<N>, input: [usize; N]) -> Tensor<N> {
+fn naive_backward_input<const N: usize>(
+    dy: &Tensor<N>,
+    w: &Tensor<N>,
+    win: &Window<N>,
+    input: [usize; N],
+) -> Tensor<N> {
     let g = win.resolve(input).unwrap();
     let mut dx = Tensor::zeros(dy.batch(), w.channels(), input);
     for b in 0..dy.batch() {
@@ -96,10 +102,16 @@ fn naive_backward_input<const N: usize>(dy: &Tensor<N>, w: &Tensor<N>, win: &Win
 /// Forward and input gradient of a fast path against the definitions, and the input gradient
 /// against central differences of `L = Σ r·conv(x)` at a few points (exact: L is linear in x).
 fn fast_conv_case<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, win: &Window<N>, seed: u64) {
+    // Every fast kernel on (process-wide; the other tests' results do not depend on the choice).
+    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
     let bias: Vec<f32> = (0..w.batch()).map(|i| 0.01 * i as f32).collect();
     let y = conv_forward(x, w, Some(&bias), win).unwrap();
     let want = naive_conv(x, w, Some(&bias), win);
-    assert!(y.same_shape(&want) && y.max_abs_diff(&want) < 1e-3, "forward differs by {}", y.max_abs_diff(&want));
+    assert!(
+        y.same_shape(&want) && y.max_abs_diff(&want) < 1e-3,
+        "forward differs by {}",
+        y.max_abs_diff(&want)
+    );
     let r = Tensor::randn(x.batch(), w.batch(), y.spatial(), 1.0, seed ^ 2);
     let dx = conv_backward_input(&r, w, win, x.spatial()).unwrap();
     let want = naive_backward_input(&r, w, win, x.spatial());
@@ -120,7 +132,16 @@ fn fast_conv_case<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, win: &Window<N>,
 
 /// 1D stride-1 convolution wide enough for the shifted products.
 #[allow(clippy::too_many_arguments)]
-fn shifted_case(batch: usize, ci: usize, co: usize, k: usize, dil: usize, pad: Option<(usize, usize)>, n: usize, seed: u64) {
+fn shifted_case(
+    batch: usize,
+    ci: usize,
+    co: usize,
+    k: usize,
+    dil: usize,
+    pad: Option<(usize, usize)>,
+    n: usize,
+    seed: u64,
+) {
     let win = Window::new([k]).dilation([dil]);
     let (win, n) = match pad {
         None => (win.padding(Padding::Same), n),
@@ -136,7 +157,14 @@ fn shifted_case(batch: usize, ci: usize, co: usize, k: usize, dil: usize, pad: O
 
 /// 3-tap, stride-1, undilated layers with enough channels for Winograd, any padding up to 2 and
 /// sizes that are not multiples of the 2-wide tile.
-fn winograd_case<const N: usize>(batch: usize, ci: usize, co: usize, axes: &[(usize, usize, usize)], same: bool, seed: u64) {
+fn winograd_case<const N: usize>(
+    batch: usize,
+    ci: usize,
+    co: usize,
+    axes: &[(usize, usize, usize)],
+    same: bool,
+    seed: u64,
+) {
     let (mut lo, mut hi, mut input) = ([0; N], [0; N], [0; N]);
     for (d, &(l, h, n)) in axes.iter().enumerate() {
         lo[d] = l;
@@ -208,6 +236,7 @@ proptest! {
 /// A bank with a wide branch (shifted products) and a narrow one (im2col) sums both gradients.
 #[test]
 fn shifted_and_unfolded_branches_mix_in_a_bank() {
+    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
     use ndstyle::tensor::conv::{conv_bank_backward_input, conv_bank_forward};
     let x = Tensor::<1>::randn(1, 64, [31], 1.0, 1);
     let ws = [Tensor::<1>::randn(64, 64, [5], 0.2, 2), Tensor::<1>::randn(3, 64, [3], 0.2, 3)];
@@ -231,4 +260,17 @@ fn shifted_and_unfolded_branches_mix_in_a_bank() {
         off += co;
     }
     assert!(dx.max_abs_diff(&want) < 1e-3, "bank gradient differs by {}", dx.max_abs_diff(&want));
+}
+
+/// The kernel settings parse as documented and reject anything else.
+#[test]
+fn kernel_settings_parse() {
+    use ndstyle::tensor::kernels::Kernels;
+    assert_eq!(Kernels::parse("all"), Some(Kernels::ALL));
+    assert_eq!(Kernels::parse("plain"), Some(Kernels::PLAIN));
+    assert_eq!(Kernels::parse("all,-winograd"), Some(Kernels { winograd: false, ..Kernels::ALL }));
+    assert_eq!(Kernels::parse("plain,syrk"), Some(Kernels { syrk: true, ..Kernels::PLAIN }));
+    assert_eq!(Kernels::parse("default"), Some(Kernels::DEFAULT));
+    assert_eq!(Kernels::parse("fast"), None);
+    assert_eq!(Kernels::parse("all,winogard"), None);
 }

@@ -1,7 +1,8 @@
 //! The weighted objective J(G) = α·J_content + β·Σ_l λ_l·J_style^l + τ·TV, evaluated with its gradient.
 
 use super::{
-    content_loss_weighted, style_gram, style_loss_weighted, total_variation, total_variation_grad, Normalization,
+    content_loss_weighted, style_gram, style_loss_weighted, total_variation, total_variation_grad,
+    Normalization,
 };
 use crate::error::{Error, Result};
 use crate::nn::Network;

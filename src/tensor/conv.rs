@@ -156,10 +156,10 @@ fn forward_into<const N: usize>(
             y.channel_mut(b, offset + c).fill(bias.map_or(0.0, |bs| bs[c]));
         }
     }
-    if conv_shift::applies(g, ci, co) {
+    if super::kernels::current().shift && conv_shift::applies(g, ci, co) {
         return conv_shift::forward_into(x, w, g, y, offset);
     }
-    if winograd::applies(g, ci, co) {
+    if super::kernels::current().winograd && winograd::applies(g, ci, co) {
         return winograd::forward_into(x, w, g, y, offset);
     }
     let wm = MatRef::row_major(w.data(), co, rows);
@@ -214,10 +214,10 @@ fn backward_into<const N: usize>(
     accumulate: bool,
 ) {
     let (co, ci, taps) = (w.batch(), w.channels(), g.taps());
-    if conv_shift::applies(g, ci, co) {
+    if super::kernels::current().shift && conv_shift::applies(g, ci, co) {
         return conv_shift::backward_into(dy, offset, w, g, dx, accumulate);
     }
-    if winograd::applies(g, ci, co) {
+    if super::kernels::current().winograd && winograd::applies(g, ci, co) {
         return winograd::backward_into(dy, offset, w, g, dx, accumulate);
     }
     let rows = co * taps;

@@ -26,7 +26,13 @@ fn span(shift: isize, n_dst: usize, n_src: usize) -> (usize, usize) {
 }
 
 /// `y[b, offset + co, :] += Σ_k W_k · x[b, :, · + k·d − lo]` (the bias is already in `y`).
-pub(crate) fn forward_into<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, g: &Geometry<N>, y: &mut Tensor<N>, offset: usize) {
+pub(crate) fn forward_into<const N: usize>(
+    x: &Tensor<N>,
+    w: &Tensor<N>,
+    g: &Geometry<N>,
+    y: &mut Tensor<N>,
+    offset: usize,
+) {
     let (co, ci, taps) = (w.batch(), w.channels(), g.taps());
     let (pin, pout) = (g.in_positions(), g.out_positions());
     for b in 0..x.batch() {
@@ -40,7 +46,9 @@ pub(crate) fn forward_into<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, g: &Geo
             let wk = MatRef::strided(&w.data()[k..], co, ci, ci * taps, taps);
             let src = MatRef::strided(&x.item(b)[(o0 as isize + shift) as usize..], ci, o1 - o0, pin, 1);
             // SAFETY: columns o0..o1 of the Co rows (stride pout) lie inside `item`, borrowed mutably.
-            unsafe { matmul_raw(item.as_mut_ptr().add(o0), co, o1 - o0, pout, 1, wk, src, true, Threads::Pool) }
+            unsafe {
+                matmul_raw(item.as_mut_ptr().add(o0), co, o1 - o0, pout, 1, wk, src, true, Threads::Pool)
+            }
         }
     }
 }

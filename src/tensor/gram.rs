@@ -89,7 +89,7 @@ pub fn gram<const N: usize>(x: &Tensor<N>, scale: f32) -> Gram {
     let mut g = Gram::zeros(x.batch(), c);
     for b in 0..x.batch() {
         let out = g.item_mut(b);
-        if c <= GRAM_BLOCK {
+        if c <= GRAM_BLOCK || !super::kernels::current().syrk {
             let f = MatRef::row_major(x.item(b), c, p);
             matmul(MatMut::row_major(out, c, c), f, f.t(), false, Threads::Pool);
         } else {

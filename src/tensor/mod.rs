@@ -9,6 +9,7 @@ mod conv_shift;
 pub mod gemm;
 pub mod geometry;
 pub mod gram;
+pub mod kernels;
 pub mod pool;
 pub mod resample;
 mod unfold;

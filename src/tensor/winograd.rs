@@ -31,7 +31,9 @@ const MIN_BLOCK_TILES: usize = 64;
 /// axis, padding at most 2 on each side, and enough channels both ways.
 pub(crate) fn applies<const N: usize>(g: &Geometry<N>, ci: usize, co: usize) -> bool {
     (2..=3).contains(&N)
-        && (0..N).all(|d| g.kernel[d] == 3 && g.stride[d] == 1 && g.dilation[d] == 1 && g.lo[d] <= 2 && g.hi[d] <= 2)
+        && (0..N).all(|d| {
+            g.kernel[d] == 3 && g.stride[d] == 1 && g.dilation[d] == 1 && g.lo[d] <= 2 && g.hi[d] <= 2
+        })
         && ci.min(co) >= WINOGRAD_MIN_CHANNELS
 }
 
@@ -58,7 +60,13 @@ impl<const N: usize> Plan<N> {
 }
 
 /// `y[b, offset + co] += conv(x[b], w)` (the bias is already in `y`).
-pub(crate) fn forward_into<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, g: &Geometry<N>, y: &mut Tensor<N>, offset: usize) {
+pub(crate) fn forward_into<const N: usize>(
+    x: &Tensor<N>,
+    w: &Tensor<N>,
+    g: &Geometry<N>,
+    y: &mut Tensor<N>,
+    offset: usize,
+) {
     let (co, ci) = (w.batch(), w.channels());
     let u = transform_weights::<N>(w.data(), co, ci);
     let plan = Plan::new(g.input, g.output, g.lo);
@@ -119,7 +127,8 @@ fn transform_weights<const N: usize>(w: &[f32], co: usize, ci: usize) -> Vec<f32
         along_axis(&a, &mut b, &dims, axis, 4, len, |s, d| {
             let ([g0, g1, g2], [o0, o1, o2, o3]) = (s, d) else { return };
             let n = g0.len();
-            let (g1, g2, o0, o1, o2, o3) = (&g1[..n], &g2[..n], &mut o0[..n], &mut o1[..n], &mut o2[..n], &mut o3[..n]);
+            let (g1, g2, o0, o1, o2, o3) =
+                (&g1[..n], &g2[..n], &mut o0[..n], &mut o1[..n], &mut o2[..n], &mut o3[..n]);
             for j in 0..n {
                 let (x, y, z) = (g0[j], g1[j], g2[j]);
                 o0[j] = x;
@@ -318,7 +327,15 @@ fn gather<const N: usize>(src: &[f32], ci: usize, plan: &Plan<N>, t0: usize, t1:
 }
 
 /// `dst[c, 2·tile(t) + q] += r[q][c][t]` for the `2^N` tile outputs `q` inside the output.
-fn scatter<const N: usize>(r: &[f32], co: usize, plan: &Plan<N>, t0: usize, t1: usize, out: SendPtr, dst_len: usize) {
+fn scatter<const N: usize>(
+    r: &[f32],
+    co: usize,
+    plan: &Plan<N>,
+    t0: usize,
+    t1: usize,
+    out: SendPtr,
+    dst_len: usize,
+) {
     let nt = t1 - t0;
     let pout: usize = plan.dst_dims.iter().product();
     assert!(dst_len >= co * pout, "winograd: output buffer {dst_len} < {co}×{pout}");
