@@ -20,6 +20,10 @@ pub struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Memory budget such as 8G or 512M (default: half the machine's memory): inputs, activations
+    /// and STFTs that would need more are refused before allocating.
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub max_memory: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -151,12 +155,19 @@ pub fn parse_style_layers(items: &[String]) -> anyhow::Result<Vec<(String, f64)>
         .collect()
 }
 
+/// Whether `--max-memory` was given (it takes precedence over an experiment's `max_memory:`).
+pub(crate) static MAX_MEMORY_GIVEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Parse the command line and run the chosen command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         anyhow::ensure!(n >= 1, "--threads must be at least 1");
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+    }
+    if let Some(m) = &cli.max_memory {
+        ndstyle::budget::Budget::parse("--max-memory", m)?.install();
+        MAX_MEMORY_GIVEN.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     match cli.command {
         Command::Stylize(args) => stylize::run(&args),

@@ -4,6 +4,8 @@
 //! |---|---|---|
 //! | `.png`, `.jpg` | image | `1 × C × H × W` in `[0, 1]` (grey 1 channel, RGB 3) |
 //! | `.csv` | signal | `1 × leads × T`, sampling rate kept |
+//! | `.edf` | signal | `1 × signals × T`, standardised per channel (inverted on writing), header kept |
+//! | `.hea` (+ `.dat`) | signal | `1 × signals × T`, standardised per channel (inverted on writing), header kept |
 //! | `.wav` | audio | `1 × bins × frames` log-magnitude STFT, frequency bins as channels |
 //! | `.nii`, `.nii.gz` | volume | `1 × C × D × H × W`, header and affine kept |
 //! | `file.h5:/dataset` | volume | `1 × C × D × H × W` |
@@ -18,11 +20,14 @@ use crate::io::npy::{from_tensor, read_npy, to_tensor, write_npy, Layout};
 use crate::modality::audio::{
     read_wav_spectrogram, write_wav_spectrogram, AudioMeta, GriffinLim, StftConfig,
 };
+use crate::modality::edf::{read_edf, write_edf, EdfMeta};
 use crate::modality::signal::{read_csv, write_csv, SignalMeta};
+use crate::modality::standardize::Standardize;
 use crate::modality::video::{read_frames, write_frames, FrameMeta};
 use crate::modality::volume::{
     read_hdf5, read_nifti, write_hdf5, write_nifti, H5Path, IntensityWindow, VolumeMeta,
 };
+use crate::modality::wfdb::{read_wfdb, write_wfdb, WfdbMeta};
 use crate::modality::Kind;
 use crate::tensor::Tensor;
 
@@ -35,6 +40,10 @@ pub enum Source {
     Npy { ndim: usize },
     /// A CSV signal with its sampling rate and lead names.
     Signal(SignalMeta),
+    /// An EDF/EDF+ recording with its header, standardised per channel by these statistics.
+    Edf(EdfMeta, Standardize),
+    /// A WFDB record with its header, standardised per channel by these statistics.
+    Wfdb(WfdbMeta, Standardize),
     /// A WAV file, as a spectrogram made with this STFT; outputs get their phase by this Griffin–Lim.
     Audio(AudioMeta, StftConfig, GriffinLim),
     /// A NIfTI or HDF5 volume with its header and spacing, and the intensity window applied on
@@ -115,6 +124,16 @@ pub fn load_with<const N: usize>(path: &Path, o: &LoadOptions) -> Result<(Tensor
             (to_tensor::<N>(arr, Layout::ChannelsFirst, path)?, Source::Npy { ndim })
         }
         Some(Kind::Image) => (cast(path, read_image(path, o.max_side)?)?, Source::Image),
+        Some(Kind::Signal) if extension(path) == "edf" => {
+            let (t, meta) = read_edf(path)?;
+            let (t, scale) = Standardize::fit_apply(&t)?;
+            (cast(path, t)?, Source::Edf(meta, scale))
+        }
+        Some(Kind::Signal) if extension(path) == "hea" => {
+            let (t, meta) = read_wfdb(path)?;
+            let (t, scale) = Standardize::fit_apply(&t)?;
+            (cast(path, t)?, Source::Wfdb(meta, scale))
+        }
         Some(Kind::Signal) => {
             let (t, meta) = read_csv(path, o.fs)?;
             (cast(path, t)?, Source::Signal(meta))
@@ -164,6 +183,10 @@ pub fn save<const N: usize>(path: &Path, t: &Tensor<N>, like: &Source) -> Result
             unwindowed = w.invert(t);
             &unwindowed
         }
+        Source::Edf(_, s) | Source::Wfdb(_, s) => {
+            unwindowed = cast(path, s.invert(&cast(path, t.clone())?)?)?;
+            &unwindowed
+        }
         _ => t,
     };
     let kind = if path.extension().is_none() && !path.to_string_lossy().contains(":/") {
@@ -183,11 +206,24 @@ pub fn save<const N: usize>(path: &Path, t: &Tensor<N>, like: &Source) -> Result
         }
         Some(Kind::Image) => write_image(path, &cast(path, t.clone())?),
         Some(Kind::Signal) => {
-            let meta = match like {
-                Source::Signal(m) => m.clone(),
-                _ => return Err(needs(path, "a CSV input (for its sampling rate)")),
+            let t1: Tensor<1> = cast(path, t.clone())?;
+            let (fs, leads, units) = match like {
+                Source::Signal(m) => (m.fs, m.leads.clone(), "mV".to_string()),
+                Source::Edf(m, _) => {
+                    (m.fs(), m.labels(), m.signals.first().map_or("mV".into(), |s| s.units.clone()))
+                }
+                Source::Wfdb(m, _) => {
+                    (m.fs, m.labels(), m.signals.first().map_or("mV".into(), |s| s.units.clone()))
+                }
+                _ => return Err(needs(path, "a CSV, EDF or WFDB input (for its sampling rate)")),
             };
-            write_csv(path, &cast(path, t.clone())?, &meta)
+            match (extension(path).as_str(), like) {
+                ("edf", Source::Edf(m, _)) => write_edf(path, &t1, m),
+                ("edf", _) => write_edf(path, &t1, &EdfMeta::for_signal(fs, &leads, &units, &t1)?),
+                ("hea", Source::Wfdb(m, _)) => write_wfdb(path, &t1, m),
+                ("hea", _) => write_wfdb(path, &t1, &WfdbMeta::for_signal(fs, &leads, &units, &t1)?),
+                _ => write_csv(path, &t1, &SignalMeta { fs, leads }),
+            }
         }
         Some(Kind::Audio) => match like {
             Source::Audio(meta, cfg, gl) => {
@@ -251,6 +287,6 @@ fn needs(path: &Path, what: &str) -> Error {
 fn unsupported(path: &Path) -> Error {
     Error::format(
         path,
-        "is not a supported input (use .png, .jpg, .csv, .wav, .nii, .nii.gz, FILE.h5:/dataset, .npy or a folder of PNG frames)",
+        "is not a supported input (use .png, .jpg, .csv, .edf, .hea, .wav, .nii, .nii.gz, FILE.h5:/dataset, .npy or a folder of PNG frames)",
     )
 }

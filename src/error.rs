@@ -21,6 +21,9 @@ pub enum Error {
     /// A file was read but its content is not what it should be.
     #[error("{}: {detail}", path.display())]
     Format { path: PathBuf, detail: String },
+    /// What an input or setting needs exceeds the memory budget (see [`crate::budget`]).
+    #[error("{0}")]
+    Budget(String),
     /// An experiment config is wrong at a file, line, column and key.
     #[error(transparent)]
     Config(#[from] Box<crate::config::ConfigError>),

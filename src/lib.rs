@@ -3,6 +3,7 @@
 //! The core is [`tensor`]: a rank-generic `Tensor<N>` shaped `[batch, channels, spatial; N]` with
 //! convolution, pooling, activations, Gram matrices and resampling, each with its backward pass.
 
+pub mod budget;
 pub mod config;
 pub mod data;
 pub mod datasets;

@@ -1,8 +1,8 @@
 //! Optimisers: convergence on Rosenbrock and quadratics, bit-identical resume, stopping, bad input.
 
 use ndstyle::optim::{
-    minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, LineSearch, Objective, OptimState, Optimizer, StepInfo,
-    Stop, StopReason, Summary,
+    minimize, Adam, AdamOptions, Halt, Lbfgs, LbfgsOptions, LineSearch, Objective, OptimState, Optimizer,
+    StepInfo, Stop, StopReason, Summary,
 };
 use ndstyle::rng::Rng;
 use ndstyle::{Error, Result};
@@ -248,7 +248,7 @@ fn rel_tol_stops_early_on_a_converged_problem() {
     assert!(s.iters < 5000);
     let mut x = vec![0.0f32; 6];
     let s = run(&mut x, &mut q, &mut wolfe(), &Stop::iters(500).with_rel_tol(1e-5)).unwrap();
-    assert!(matches!(s.reason, StopReason::RelTol | StopReason::Converged), "{s:?}");
+    assert!(matches!(s.reason, StopReason::RelTol | StopReason::Halted(_)), "{s:?}");
     assert!(s.iters < 100, "{s:?}");
     let err = run(&mut x, &mut q, &mut wolfe(), &Stop::iters(5).with_rel_tol(f32::NAN)).unwrap_err();
     assert!(err.to_string().contains("rel_tol"), "{err}");
@@ -265,7 +265,7 @@ fn zero_gradient_means_converged() {
             Ok(())
         })
         .unwrap();
-        assert_eq!(s.reason, StopReason::Converged);
+        assert_eq!(s.reason, StopReason::Halted(Halt::ZeroGradient));
         assert_eq!((s.iters, s.evals, s.loss, calls), (0, 1, Some(3.0), 0));
         assert_eq!(x, vec![0.5, -2.0]);
     }
@@ -369,4 +369,19 @@ fn bad_state_bytes_are_errors() {
     future[8] = 9;
     let err = OptimState::from_bytes(&future).unwrap_err().to_string();
     assert!(err.contains("version 9"), "{err}");
+}
+
+#[test]
+fn a_line_search_that_cannot_decrease_says_so() {
+    // A gradient of the wrong sign: every direction it suggests raises the loss.
+    let mut wrong = |x: &[f32], g: &mut [f32]| -> Result<f32> {
+        x.iter().zip(g.iter_mut()).for_each(|(v, gi)| *gi = -2.0 * v);
+        Ok(x.iter().map(|v| v * v).sum())
+    };
+    let mut x = vec![0.5f32, -2.0];
+    let s = minimize(&mut x, &mut wrong, &mut wolfe(), &Stop::iters(10), &mut |_, _, _, _| Ok(())).unwrap();
+    assert_eq!(s.reason, StopReason::Halted(Halt::NoDecrease), "{s:?}");
+    assert_eq!((s.iters, x), (0, vec![0.5, -2.0]));
+    assert!(s.reason.describe().contains("line search"));
+    assert_eq!(s.reason.name(), "line_search_failed");
 }

@@ -184,3 +184,26 @@ fn mismatched_channels_and_bad_settings_are_errors() {
     let net = random_bank::<1>(1, &BankSpec { sizes: vec![3], maps: 2 }, 0).unwrap();
     assert!(net.index_of("relu9").unwrap_err().to_string().contains("relu1"));
 }
+
+/// A run that cannot move (style = content, starting from the content: the gradient is zero at
+/// iteration 0) says why on stderr and exits non-zero, unless `--allow-no-progress`; the result is
+/// written either way.
+#[test]
+fn a_run_without_progress_fails_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("c.png");
+    let t = waves::<2>(3, [12, 12], 5);
+    ndstyle::io::image::write_image(&img, &t.map(|v| v.clamp(0.0, 1.0))).unwrap();
+    let args = |out: &str| {
+        let mut c = crate::util::ndstyle();
+        c.arg("stylize").arg("--content").arg(&img).arg("--style").arg(&img);
+        c.args(["--init", "content", "--iters", "3", "--alpha", "0", "-q", "-o"]).arg(dir.path().join(out));
+        c
+    };
+    let o = args("a.png").output().unwrap();
+    crate::util::assert_one_line_error(&o, &["no progress", "the gradient is zero", "--allow-no-progress"]);
+    assert!(dir.path().join("a.png").exists(), "the result is still written");
+    let o = args("b.png").arg("--allow-no-progress").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("allowed by --allow-no-progress"));
+}

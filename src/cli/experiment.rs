@@ -24,7 +24,13 @@ pub struct ConfigArgs {
 
 impl ConfigArgs {
     fn load(&self) -> anyhow::Result<Experiment> {
-        Ok(config::load(&self.config, &self.set, self.output.as_deref())?)
+        let exp = config::load(&self.config, &self.set, self.output.as_deref())?;
+        if let Some(b) = exp.max_memory {
+            if !super::MAX_MEMORY_GIVEN.load(std::sync::atomic::Ordering::Relaxed) {
+                b.install();
+            }
+        }
+        Ok(exp)
     }
 }
 

@@ -11,7 +11,8 @@ use ndstyle::data;
 use ndstyle::losses::Weights;
 use ndstyle::modality::color::{self, PreserveColor};
 use ndstyle::runner::{
-    load_inputs, resize_longer_side, sibling, stylize, write_outputs, Init, OptimizerKind, Progress, Settings,
+    check_outputs, load_inputs, resize_longer_side, sibling, stylize, verdict, write_outputs, Init,
+    OptimizerKind, Progress, Settings, Target,
 };
 
 #[derive(Args, Debug)]
@@ -79,6 +80,9 @@ pub struct StylizeArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Exit 0 even when the loss did not fall by 10% or the optimiser stopped at iteration 0-1.
+    #[arg(long)]
+    pub allow_no_progress: bool,
 }
 
 pub fn run(a: &StylizeArgs) -> anyhow::Result<()> {
@@ -93,9 +97,7 @@ pub fn run(a: &StylizeArgs) -> anyhow::Result<()> {
 fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
     let out = &a.output;
     let ckpt = sibling(out, "ckpt");
-    if out.exists() && !a.overwrite {
-        bail!("{} exists; pass --overwrite to replace it", out.display());
-    }
+    guard_outputs(a, &ckpt)?;
     if ckpt.exists() && !a.resume {
         bail!(
             "{} exists from an interrupted run; pass --resume to continue it, or remove it",
@@ -118,6 +120,9 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
     let preserve: PreserveColor = a.preserve_color.parse()?;
     let (mut inputs, source) =
         load_inputs::<N>(&a.content, &styles, a.init_file.as_deref(), &a.ext.load_options()?)?;
+    if let Some(side) = a.size {
+        ndstyle::budget::check_resize(inputs.content.channels(), &inputs.content.spatial(), side)?;
+    }
     let restore = color::prepare(preserve, &mut inputs.content, &mut inputs.styles, inputs.init.as_mut())
         .with_context(|| format!("--preserve-color {}", preserve.name()))?;
     let mut outcome =
@@ -136,8 +141,44 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
             sibling(out, "losses.csv").display(),
             sibling(out, "losses.png").display()
         );
+        for line in verdict::stop_lines(&outcome.stops, settings.levels) {
+            eprintln!("{line}");
+        }
+    }
+    match verdict::no_progress(&outcome) {
+        Some(why) if !a.allow_no_progress => {
+            bail!(
+                "{why}; the result is in {} to look at; pass --allow-no-progress to accept it",
+                out.display()
+            )
+        }
+        Some(why) => eprintln!("note: {why} (allowed by --allow-no-progress)"),
+        None => {}
     }
     Ok(())
+}
+
+/// Refuse, before any work, outputs that are inputs, that replace files without --overwrite, or
+/// whose directory is missing or not writable.
+fn guard_outputs(a: &StylizeArgs, ckpt: &std::path::Path) -> anyhow::Result<()> {
+    let out = &a.output;
+    let mut inputs: Vec<&std::path::Path> = vec![a.content.as_path()];
+    inputs.extend(a.style.iter().map(PathBuf::as_path));
+    inputs.extend(a.init_file.as_deref());
+    inputs.extend(a.ext.weights.as_deref());
+    let frames = out.extension().is_none() && !out.to_string_lossy().contains(":/");
+    let result = if frames {
+        Target { replace: a.overwrite, ..Target::dir(out) }
+    } else {
+        Target::file(out, a.overwrite)
+    };
+    let outputs = [
+        result,
+        Target::file(sibling(out, "losses.csv"), a.overwrite),
+        Target::file(sibling(out, "losses.png"), a.overwrite),
+        Target::file(ckpt, true),
+    ];
+    Ok(check_outputs(&inputs, &outputs, false)?)
 }
 
 fn settings(a: &StylizeArgs) -> anyhow::Result<Settings> {

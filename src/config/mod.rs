@@ -36,6 +36,8 @@ pub struct Experiment {
     /// The experiment directory: one subdirectory per run, plus the index.
     pub out_dir: PathBuf,
     pub runs: Vec<Run>,
+    /// The memory budget `max_memory:` asks for, if any.
+    pub max_memory: Option<crate::budget::Budget>,
 }
 
 /// One run of an experiment, with everything resolved.
@@ -56,6 +58,8 @@ pub struct Run {
     pub size: Option<u32>,
     /// Colour preservation for RGB inputs.
     pub preserve_color: crate::modality::color::PreserveColor,
+    /// A run without progress (see [`crate::runner::verdict`]) counts as done, not failed.
+    pub allow_no_progress: bool,
     pub settings: Settings,
     /// The result's format: `png`, `jpg`, `npy`, `csv`, `wav`, `nii`, `nii.gz` or `frames` (a
     /// folder of PNG frames).
@@ -103,10 +107,35 @@ pub fn parse(text: &str, source: &str, base: &Path, stem: &str, sets: &[String])
         apply_set(&mut root, s)?;
     }
     check_version(&root)?;
+    let max_memory = match root.get("max_memory") {
+        Some(n) => match &n.value {
+            Value::Str(s) => Some(
+                crate::budget::Budget::parse("max_memory", s)
+                    .map_err(|e| ConfigError::new(&n.loc, "max_memory", e.to_string()))?,
+            ),
+            Value::Int(b) if *b > 0 => Some(crate::budget::Budget { bytes: *b as u64 }),
+            Value::Null => None,
+            _ => {
+                return Err(
+                    ConfigError::new(&n.loc, "max_memory", "expected a size such as 8G or 512M").into()
+                )
+            }
+        },
+        None => None,
+    };
     let mut runs = Vec::new();
     for (point, parts) in expand(&root)? {
         let raw: raw::RawExperiment = de::from_node(&point, "")?;
         runs.extend(validate::runs(&point, &raw, base, &parts)?);
+        if runs.len() as u128 > crate::budget::MAX_RUNS {
+            let loc = root.get("inputs.content").map(|n| n.loc.clone()).unwrap_or(root.loc.clone());
+            return Err(ConfigError::new(
+                &loc,
+                "inputs.content",
+                format!("the sweep expands to more than {} runs; split it", crate::budget::MAX_RUNS),
+            )
+            .into());
+        }
     }
     runs.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(w) = runs.windows(2).find(|w| w[0].name == w[1].name) {
@@ -127,7 +156,7 @@ pub fn parse(text: &str, source: &str, base: &Path, stem: &str, sets: &[String])
         Some(Value::Str(d)) => base.join(d),
         _ => base.join("runs").join(&name),
     };
-    Ok(Experiment { file: PathBuf::from(source), name, out_dir, runs })
+    Ok(Experiment { file: PathBuf::from(source), name, out_dir, runs, max_memory })
 }
 
 /// Apply one `--set key=value` (value read as YAML) to the tree.
@@ -191,6 +220,21 @@ fn expand(root: &Node) -> std::result::Result<Vec<(Node, Vec<String>)>, ConfigEr
             if loc.source == root.loc.source { (loc.line, loc.column) } else { (0, 0) },
         )
     });
+    // Count the grid before building it: a sweep of 10^12 points must fail here, not in malloc.
+    let count = axes.iter().fold(1u128, |n, (_, _, v)| n.saturating_mul(v.len() as u128));
+    if count > crate::budget::MAX_RUNS {
+        let (key, _, _) = axes[0];
+        let loc = &root.get(key).expect("found above").loc;
+        return Err(ConfigError::new(
+            loc,
+            key,
+            format!(
+                "the sweep expands to {count} runs ({}), above the limit of {}; sweep fewer values",
+                axes.iter().map(|(k, _, v)| format!("{k}: {}", v.len())).collect::<Vec<_>>().join(" × "),
+                crate::budget::MAX_RUNS
+            ),
+        ));
+    }
     let mut points = vec![(root.clone(), Vec::new())];
     for (key, label, values) in axes {
         let mut next = Vec::with_capacity(points.len() * values.len());

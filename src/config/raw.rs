@@ -29,6 +29,8 @@ pub struct RawExperiment {
     pub preserve_color: Option<String>,
     #[serde(default)]
     pub outputs: RawOutputs,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -119,6 +121,8 @@ pub struct RawOptimizer {
     pub rel_tol: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_no_progress: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

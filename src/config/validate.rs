@@ -191,6 +191,9 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             styles.push((f, w));
         }
     }
+    if styles.iter().all(|(_, w)| *w == 0.0) {
+        return Err(at.err("inputs.styles", "every style weight is 0; at least one must be > 0"));
+    }
     let given_kind = kind_of(&at, i.kind.as_deref())?;
     let kind_rank = given_kind.map(Kind::rank);
     if let (Some(r), Some(k)) = (i.rank, kind_rank) {
@@ -280,6 +283,7 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             load,
             size: raw.outputs.size,
             preserve_color,
+            allow_no_progress: raw.optimizer.allow_no_progress.unwrap_or(false),
             settings: settings.clone(),
             format,
             resolved,

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, Experiment, Loc, Run};
 use crate::error::{Error, Result};
 use crate::io::atomic_write;
-use crate::runner::{load_inputs, sibling, stylize, write_outputs, Progress};
+use crate::runner::{check_outputs, load_inputs, sibling, stylize, write_outputs, Progress, Target};
 
 pub const METRICS: &str = "metrics.json";
 pub const LOCK: &str = "lock";
@@ -148,6 +148,10 @@ pub struct Metrics {
     /// Wall time of the invocation that finished the run.
     pub seconds: f64,
     pub resumed: bool,
+    /// Why each level run by the invocation that finished the run stopped, e.g.
+    /// `level 1/1: 100 iterations, stopped: the iteration limit was reached`.
+    #[serde(default)]
+    pub stops: Vec<String>,
     /// The process's peak resident memory (VmHWM), where /proc reports it.
     pub peak_memory_kib: Option<u64>,
     pub threads: usize,
@@ -173,6 +177,9 @@ pub struct Versions {
 pub fn run(exp: &Experiment, opts: &Options, obs: &mut dyn Observer) -> Result<Report> {
     fs::create_dir_all(&exp.out_dir).map_err(|e| Error::io(&exp.out_dir, e))?;
     let mine = opts.shard.runs(exp);
+    for r in &mine {
+        guard_run(exp, r)?;
+    }
     let mut report = Report::default();
     for (k, r) in mine.iter().enumerate() {
         if opts.max_runs.is_some_and(|m| report.ran.len() + report.failed.len() >= m) {
@@ -238,8 +245,28 @@ pub fn run_one(exp: &Experiment, r: &Run, obs: &mut dyn Observer) -> Result<RunO
     }
 }
 
+/// Refuse, before any run starts, a run whose outputs are its inputs or would replace files in a
+/// run directory the tool has not written (one without its `config.yaml`).
+fn guard_run(exp: &Experiment, r: &Run) -> Result<()> {
+    let dir = exp.out_dir.join(&r.name);
+    let ours = !dir.exists() || dir.join(CONFIG).exists();
+    let out = dir.join(r.result_name());
+    let mut inputs: Vec<&Path> = vec![r.content.as_path()];
+    inputs.extend(r.styles.iter().map(|(p, _)| p.as_path()));
+    inputs.extend(r.init_file.as_deref());
+    inputs.extend(r.settings.extractor.weights.as_deref());
+    let mut outputs = vec![Target::dir(&dir), Target::file(sibling(&out, "ckpt"), true)];
+    for f in [out.clone(), sibling(&out, "losses.csv"), sibling(&out, "losses.png")] {
+        outputs.push(Target { dir: r.format == "frames" && f == out, ..Target::file(f, ours) });
+    }
+    check_outputs(&inputs, &outputs, true)
+}
+
 fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Result<Metrics> {
     let (mut inputs, source) = load_inputs::<N>(&r.content, &r.styles, r.init_file.as_deref(), &r.load)?;
+    if let Some(side) = r.size {
+        crate::budget::check_resize(inputs.content.channels(), &inputs.content.spatial(), side)?;
+    }
     let restore = crate::modality::color::prepare(
         r.preserve_color,
         &mut inputs.content,
@@ -255,6 +282,15 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
         outcome.result = crate::runner::resize_longer_side(&outcome.result, side)?;
     }
     write_outputs(&out, &outcome, source)?;
+    if let Some(why) = crate::runner::verdict::no_progress(&outcome).filter(|_| !r.allow_no_progress) {
+        return Err(Error::invalid(
+            "run",
+            format!(
+                "{why}; the result is in {} to look at; set optimizer.allow_no_progress: true to accept it",
+                out.display()
+            ),
+        ));
+    }
     let last = outcome.log.last();
     let final_loss = FinalLoss {
         total: last.map_or(f64::NAN, |l| l.total),
@@ -269,6 +305,7 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
         iterations: outcome.log.len(),
         seconds: 0.0,
         resumed,
+        stops: crate::runner::verdict::stop_lines(&outcome.stops, r.settings.levels),
         peak_memory_kib: peak_memory_kib(),
         threads: rayon::current_num_threads(),
         host: hostname(),

@@ -56,6 +56,8 @@ pub fn read_image(path: impl AsRef<Path>, max_side: Option<u32>) -> Result<Tenso
     if bytes.is_empty() {
         return Err(Error::format(path, "the file is empty"));
     }
+    complete(&bytes).map_err(|e| Error::format(path, e))?;
+    check_budget(path, &bytes, max_side)?;
     let img =
         ::image::load_from_memory(&bytes).map_err(|e| Error::format(path, format!("cannot decode: {e}")))?;
     let color = img.color();
@@ -98,6 +100,84 @@ pub fn read_image(path: impl AsRef<Path>, max_side: Option<u32>) -> Result<Tenso
         }
     }
     Tensor::from_vec(1, channels, [h, w], data).map_err(|e| Error::format(path, e.to_string()))
+}
+
+/// Refuse a PNG without its `IEND` chunk or a JPEG without its end-of-image marker (decoders fill
+/// the missing rows of a truncated file with grey rather than fail). Other content is left to the
+/// decoder.
+fn complete(b: &[u8]) -> std::result::Result<(), String> {
+    let truncated = |what: &str| Err(format!("truncated {what} file: it ends before its last chunk"));
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        let mut i = 8usize;
+        while i + 8 <= b.len() {
+            let len = u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+            if &b[i + 4..i + 8] == b"IEND" {
+                return Ok(());
+            }
+            i = i.saturating_add(12).saturating_add(len);
+        }
+        return truncated("PNG");
+    }
+    if b.starts_with(&[0xFF, 0xD8]) {
+        let mut i = 2usize;
+        loop {
+            while i < b.len() && b[i] != 0xFF {
+                i += 1;
+            }
+            while i < b.len() && b[i] == 0xFF {
+                i += 1;
+            }
+            let Some(&m) = b.get(i) else { return truncated("JPEG") };
+            i += 1;
+            match m {
+                0xD9 => return Ok(()),
+                0x01 | 0xD0..=0xD7 => continue,
+                _ => {}
+            }
+            let (Some(&hi), Some(&lo)) = (b.get(i), b.get(i + 1)) else { return truncated("JPEG") };
+            i += u16::from_be_bytes([hi, lo]) as usize;
+            if i > b.len() {
+                return truncated("JPEG");
+            }
+            if m == 0xDA {
+                // Entropy-coded data: runs to the next marker other than a stuffed 0xFF00 or a restart.
+                loop {
+                    let (Some(&x), Some(&y)) = (b.get(i), b.get(i + 1)) else { return truncated("JPEG") };
+                    if x == 0xFF && y != 0 && y != 0xFF && !(0xD0..=0xD7).contains(&y) {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuse, from the header's dimensions and before decoding, an image (or its `max_side` resize)
+/// larger than the memory budget.
+fn check_budget(path: &Path, bytes: &[u8], max_side: Option<u32>) -> Result<()> {
+    let reader = ::image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::format(path, format!("cannot decode: {e}")))?;
+    let (w, h) = reader.into_dimensions().map_err(|e| Error::format(path, format!("cannot decode: {e}")))?;
+    let (w, h) = (w as usize, h as usize);
+    // Decoded pixels (up to 16-bit RGBA, 8 bytes) and two f32 RGB copies (24 bytes).
+    crate::budget::check(
+        &format!("{}: decoding a {w}×{h} image", path.display()),
+        crate::budget::f32_bytes(&[w, h, 8]),
+        "use a smaller image",
+    )?;
+    if let Some(m) = max_side {
+        let (long, short) = (w.max(h).max(1) as f64, w.min(h) as f64);
+        let other = ((short * m as f64 / long).round() as usize).max(1);
+        crate::budget::check(
+            &format!("{}: resizing to a longer side of {m} (--max-side)", path.display()),
+            crate::budget::f32_bytes(&[m as usize, other, 3, 3]),
+            "lower --max-side",
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes a `1 × C × H × W` tensor (`C` = 1 grey or 3 RGB) as an 8-bit PNG or JPEG, chosen by

@@ -75,6 +75,13 @@ pub fn ensure_finite(path: impl AsRef<Path>, data: &[f32]) -> Result<()> {
 /// large for f32 counts) are errors naming the file.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<NdArray> {
     let path = path.as_ref();
+    let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    // The file's bytes and their f32 conversion (up to 4 bytes per stored byte, for `i1`/`u1`).
+    crate::budget::check(
+        &format!("{}: reading a {len}-byte array", path.display()),
+        (len as u128).saturating_mul(5),
+        "use a smaller array",
+    )?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let arr = parse_npy(&bytes).map_err(|detail| Error::format(path, detail))?;
     ensure_finite(path, &arr.data)?;

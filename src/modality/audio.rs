@@ -63,6 +63,12 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, AudioMeta)> {
     if spec.channels == 0 {
         return Err(Error::format(path, "zero channels"));
     }
+    // The header's sample count, read as f32 (interleaved, then mono).
+    crate::budget::check(
+        &format!("{}: reading {} samples", path.display(), reader.len()),
+        crate::budget::f32_bytes(&[reader.len() as usize, 2]),
+        "use a shorter recording",
+    )?;
     let (format, interleaved): (SampleFormat, Vec<f32>) = match (spec.sample_format, spec.bits_per_sample) {
         (hound::SampleFormat::Float, 32) => {
             let v: std::result::Result<Vec<f32>, _> = reader.samples::<f32>().collect();
@@ -383,9 +389,37 @@ pub fn griffin_lim(
 
 /// Read a WAV file as the `1 × bins × frames` log-magnitude tensor `ln(1 + |STFT|)`.
 pub fn read_wav_spectrogram(path: &Path, cfg: StftConfig) -> Result<(Tensor<1>, AudioMeta)> {
+    cfg.check()?;
+    check_fft_budget(path, cfg)?;
     let (x, meta) = read_wav(path)?;
+    if x.len() < cfg.n_fft {
+        return Err(Error::format(
+            path,
+            format!(
+                "{} samples is too short for one STFT frame of --n-fft {} samples; use a longer recording or a smaller --n-fft",
+                x.len(),
+                cfg.n_fft
+            ),
+        ));
+    }
+    let frames = cfg.frames(x.len());
+    // Complex spectrogram (8 bytes a value), its magnitude and the log-magnitude tensor.
+    crate::budget::check(
+        &format!("{}: a {} × {frames} spectrogram", path.display(), cfg.bins()),
+        crate::budget::f32_bytes(&[cfg.bins(), frames, 4]),
+        "raise --hop or lower --n-fft",
+    )?;
     let spec = stft(&x, cfg)?;
     Ok((log_magnitude(&spec.magnitude(), spec.bins, spec.frames)?, meta))
+}
+
+/// The FFT plans, window and frame buffers of `cfg` (about 8 complex values per `n_fft`).
+fn check_fft_budget(path: &Path, cfg: StftConfig) -> Result<()> {
+    crate::budget::check(
+        &format!("{}: an STFT of --n-fft {}", path.display(), cfg.n_fft),
+        crate::budget::f32_bytes(&[cfg.n_fft, 16]),
+        "lower --n-fft",
+    )
 }
 
 /// Write a log-magnitude tensor as a WAV file: invert the log, find a phase by Griffin–Lim, and
@@ -406,6 +440,7 @@ pub fn write_wav_spectrogram(
         ));
     }
     crate::io::ensure_finite(path, t.data())?;
+    check_fft_budget(path, cfg)?;
     let x = griffin_lim(&magnitude_from_log(t), frames, meta.samples, cfg, gl)?;
     write_wav(path, &x, meta.sample_rate, meta.format)
 }

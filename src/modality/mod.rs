@@ -7,6 +7,8 @@
 //! | kind | formats | tensor | metadata |
 //! |---|---|---|---|
 //! | [`Kind::Signal`] | `.csv`: a column per lead, header row of lead names, `# fs=500` comment | `Tensor<1>` 1×leads×T | [`signal::SignalMeta`] |
+//! | [`Kind::Signal`] | `.edf`: EDF / EDF+C (physical units, standardised per channel by `data`) | `Tensor<1>` 1×signals×T | [`edf::EdfMeta`] |
+//! | [`Kind::Signal`] | `.hea` + `.dat`: WFDB formats 16 and 212 in, 16 out (standardised per channel) | `Tensor<1>` 1×signals×T | [`wfdb::WfdbMeta`] |
 //! | [`Kind::Audio`] | `.wav`: 8–48 kHz, int 8/16/24/32 or float 32; stereo mixed to mono | `Tensor<1>` 1×bins×frames, `ln(1+|STFT|)` | [`audio::AudioMeta`] |
 //! | [`Kind::Image`] | `.png`, `.jpg`, `.jpeg` (read and written by [`crate::io::image`]) | `Tensor<2>` 1×C×H×W | — |
 //! | [`Kind::Volume`] | `.nii`, `.nii.gz`; HDF5 dataset `file.h5:/group/dataset` | `Tensor<3>` 1×C×D×H×W (z,y,x) | [`volume::VolumeMeta`] |
@@ -17,9 +19,12 @@
 
 pub mod audio;
 pub mod color;
+pub mod edf;
 pub mod signal;
+pub mod standardize;
 pub mod video;
 pub mod volume;
+pub mod wfdb;
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +59,7 @@ impl Kind {
             Some((file, _)) => file.to_string(),
             None => name,
         };
-        let kind = if file.ends_with(".csv") {
+        let kind = if file.ends_with(".csv") || file.ends_with(".edf") || file.ends_with(".hea") {
             Kind::Signal
         } else if file.ends_with(".wav") {
             Kind::Audio
@@ -75,7 +80,7 @@ impl Kind {
             return Err(Error::invalid(
                 "input kind",
                 format!(
-                    "{}: unknown extension (expected .csv, .wav, .png/.jpg, .nii/.nii.gz, .h5, or a folder of frames)",
+                    "{}: unknown extension (expected .csv, .edf, .hea, .wav, .png/.jpg, .nii/.nii.gz, .h5, or a folder of frames)",
                     path.display()
                 ),
             ));

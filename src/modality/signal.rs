@@ -16,18 +16,24 @@ pub struct SignalMeta {
     pub leads: Vec<String>,
 }
 
-/// Read a CSV signal: optional `#` comment lines (one may be `# fs=500`), a header row of lead
-/// names, then one row of numbers per sample. Returns a `1 × leads × T` tensor.
+/// Read a CSV signal: optional `#` comment lines (one may give the rate: `# fs=500`, `# fs = 500 Hz`,
+/// `# sampling_rate_hz=360`, `# sample_rate: 360`; see [`RATE_KEYS`]), a header row of lead names,
+/// then one row of numbers per sample. Returns a `1 × leads × T` tensor.
 ///
-/// The sampling rate comes from the file's `fs=` comment, else from `fs`; an error if neither
-/// gives it, or if both do and disagree. Empty, ragged, non-numeric, NaN or infinite rows are
-/// errors naming the file and the line.
+/// A first column named `time`, `t`, `seconds` or `time_s` (any case) holds sample times in
+/// seconds: the rate is the inverse of their spacing, which must be uniform within 1% (snapped to
+/// a whole number of Hz when within 0.1% of one), and the column is dropped (outputs are written
+/// without it, with a `# fs=` line). The sampling rate comes from the file (comment or time
+/// column; both must agree within 1%), else from `fs`; an error if neither gives it, or if both do
+/// and disagree. Empty, ragged, non-numeric, NaN or infinite rows are errors naming the file and
+/// the line.
 pub fn read_csv(path: &Path, fs: Option<f64>) -> Result<(Tensor<1>, SignalMeta)> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let bad = |line: usize, detail: String| Error::format(path, format!("line {line}: {detail}"));
     let mut file_fs: Option<f64> = None;
     let mut leads: Option<Vec<String>> = None;
     let mut columns: Vec<Vec<f32>> = Vec::new();
+    let mut time: Option<(String, Vec<f64>)> = None;
     let lines: Vec<&str> = text.lines().collect();
     let last_content = lines.iter().rposition(|l| !l.trim().is_empty());
     let Some(last_content) = last_content else {
@@ -54,20 +60,34 @@ pub fn read_csv(path: &Path, fs: Option<f64>) -> Result<(Tensor<1>, SignalMeta)>
             if let Some(j) = fields.iter().position(|f| f.is_empty()) {
                 return Err(bad(n, format!("empty lead name in column {}", j + 1)));
             }
-            columns = vec![Vec::new(); fields.len()];
-            leads = Some(fields.iter().map(|s| s.to_string()).collect());
+            let mut names: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+            if names.len() > 1 && TIME_COLUMNS.iter().any(|t| names[0].eq_ignore_ascii_case(t)) {
+                time = Some((names.remove(0), Vec::new()));
+            }
+            columns = vec![Vec::new(); names.len()];
+            leads = Some(names);
             continue;
         };
-        if fields.len() != names.len() {
+        let skip = usize::from(time.is_some());
+        if fields.len() != names.len() + skip {
             return Err(bad(
                 n,
-                format!("ragged row: {} values, the header has {} leads", fields.len(), names.len()),
+                format!("ragged row: {} values, the header has {} columns", fields.len(), names.len() + skip),
             ));
         }
-        for (j, f) in fields.iter().enumerate() {
-            let v: f32 = f.parse().map_err(|_| bad(n, format!("column {}: '{f}' is not a number", j + 1)))?;
+        if let Some((name, times)) = &mut time {
+            let f = fields[0];
+            match f.parse::<f64>() {
+                Ok(v) if v.is_finite() => times.push(v),
+                _ => return Err(bad(n, format!("column 1 ({name}): '{f}' is not a finite time in seconds"))),
+            }
+        }
+        for (j, f) in fields[skip..].iter().enumerate() {
+            let j_file = j + skip;
+            let v: f32 =
+                f.parse().map_err(|_| bad(n, format!("column {}: '{f}' is not a number", j_file + 1)))?;
             if !v.is_finite() {
-                return Err(bad(n, format!("column {} ({}): value {f} is not finite", j + 1, names[j])));
+                return Err(bad(n, format!("column {} ({}): value {f} is not finite", j_file + 1, names[j])));
             }
             columns[j].push(v);
         }
@@ -78,6 +98,17 @@ pub fn read_csv(path: &Path, fs: Option<f64>) -> Result<(Tensor<1>, SignalMeta)>
     let t = columns[0].len();
     if t == 0 {
         return Err(Error::format(path, "header row but no samples"));
+    }
+    if let Some((name, times)) = &time {
+        let from_times =
+            rate_from_times(times).map_err(|d| Error::format(path, format!("column 1 ({name}): {d}")))?;
+        if let Some(c) = file_fs.filter(|c| (c - from_times).abs() > 0.01 * c) {
+            return Err(Error::format(
+                path,
+                format!("the rate comment says {c} Hz but the {name} column spacing gives {from_times} Hz"),
+            ));
+        }
+        file_fs = file_fs.or(Some(from_times));
     }
     let fs = match (file_fs, fs) {
         (Some(a), Some(b)) if (a - b).abs() > 1e-9 * a.abs().max(1.0) => {
@@ -98,20 +129,58 @@ pub fn read_csv(path: &Path, fs: Option<f64>) -> Result<(Tensor<1>, SignalMeta)>
     Ok((tensor, SignalMeta { fs, leads }))
 }
 
-/// `Some(Ok(fs))` when a comment reads `fs=500` (spaces, `Hz` allowed), `Some(Err)` when it names fs
-/// but the value is bad, `None` for other comments.
+/// The comment keys that give the sampling rate in Hz (any case; spaces or `-` read as `_`).
+pub const RATE_KEYS: [&str; 8] = [
+    "fs",
+    "sampling_rate",
+    "sampling_rate_hz",
+    "sample_rate",
+    "sample_rate_hz",
+    "sampling_frequency",
+    "sampling_frequency_hz",
+    "srate",
+];
+
+/// The names of a first column of sample times in seconds (any case).
+pub const TIME_COLUMNS: [&str; 4] = ["time", "t", "seconds", "time_s"];
+
+/// `Some(Ok(fs))` when a comment reads `KEY=500` or `KEY: 500` for a key of [`RATE_KEYS`] (spaces
+/// and a `Hz` suffix allowed), `Some(Err)` when it names the rate but the value is bad, `None` for
+/// other comments.
 fn parse_fs_comment(comment: &str) -> Option<std::result::Result<f64, String>> {
     let c = comment.trim();
-    let (key, value) = c.split_once('=')?;
-    if !key.trim().eq_ignore_ascii_case("fs") {
+    let (key, value) = c.split_once('=').or_else(|| c.split_once(':'))?;
+    let key = key.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    if !RATE_KEYS.contains(&key.as_str()) {
         return None;
     }
     let value = value.trim();
     let number = value.strip_suffix("Hz").or_else(|| value.strip_suffix("hz")).unwrap_or(value).trim();
     Some(match number.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("bad sampling rate '{value}' in the fs comment")),
+        _ => Err(format!("bad sampling rate '{value}' in the {key} comment")),
     })
+}
+
+/// The sampling rate of uniformly spaced sample times: `(n − 1)/(t_last − t_first)`, every step
+/// within 1% of the mean, snapped to a whole number of Hz when within 0.1% of one.
+fn rate_from_times(t: &[f64]) -> std::result::Result<f64, String> {
+    if t.len() < 2 {
+        return Err("one sample time gives no sampling rate".into());
+    }
+    let step = (t[t.len() - 1] - t[0]) / (t.len() - 1) as f64;
+    if !(step > 0.0 && step.is_finite()) {
+        return Err(format!("times from {} to {} s do not increase", t[0], t[t.len() - 1]));
+    }
+    if let Some(i) = (1..t.len()).find(|&i| ((t[i] - t[i - 1]) - step).abs() > 0.01 * step) {
+        return Err(format!(
+            "times are not uniform: step {} s before sample {} against a mean of {step} s (1% allowed)",
+            t[i] - t[i - 1],
+            i + 1
+        ));
+    }
+    let fs = 1.0 / step;
+    Ok(if (fs - fs.round()).abs() <= 1e-3 * fs && fs.round() > 0.0 { fs.round() } else { fs })
 }
 
 /// Write a `1 × leads × T` tensor as CSV with `# fs=…`, the header row of lead names, and one row

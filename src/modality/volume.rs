@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
 use nifti::writer::WriterOptions;
-use nifti::{IntoNdArray, NiftiObject, NiftiVolume, ReaderOptions};
+use nifti::{IntoNdArray, NiftiObject, NiftiVolume};
 
 pub use nifti::NiftiHeader;
 
@@ -54,7 +54,9 @@ pub fn read_nifti(path: &Path) -> Result<(Tensor<3>, VolumeMeta)> {
     if !path.exists() {
         return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
-    let obj = ReaderOptions::new().read_file(path).map_err(|e| nifti_error(path, e))?;
+    let bytes = nifti_bytes(path)?;
+    let obj = nifti::InMemNiftiObject::from_reader(std::io::Cursor::new(bytes))
+        .map_err(|e| nifti_error(path, e))?;
     let header = obj.header().clone();
     let dims: Vec<usize> = obj.volume().dim().iter().map(|&d| d as usize).collect();
     if !(3..=4).contains(&dims.len()) {
@@ -71,6 +73,173 @@ pub fn read_nifti(path: &Path) -> Result<(Tensor<3>, VolumeMeta)> {
     let t = Tensor::from_vec(1, c, [dims[2], dims[1], dims[0]], data)?;
     let p = header.pixdim;
     Ok((t, VolumeMeta { spacing: [p[1], p[2], p[3]], nifti: Some(Box::new(header)) }))
+}
+
+/// NIfTI-1 data types this reader converts, with the bits per voxel each must declare.
+const DATATYPES: &[(i16, i16, &str)] = &[
+    (2, 8, "uint8"),
+    (4, 16, "int16"),
+    (8, 32, "int32"),
+    (16, 32, "float32"),
+    (64, 64, "float64"),
+    (256, 8, "int8"),
+    (512, 16, "uint16"),
+    (768, 32, "uint32"),
+    (1024, 64, "int64"),
+    (1280, 64, "uint64"),
+];
+
+/// The bytes of a NIfTI-1 file (decompressed if gzipped), after checking its header: `sizeof_hdr`
+/// 348 (either byte order), the single-file magic `n+1`, 1 to 7 positive dimensions, a supported
+/// `datatype` with the `bitpix` it implies, a `vox_offset` from 352 to the end of the file. A
+/// gzip stream is decompressed only up to the size the header declares (more is refused: a
+/// decompression bomb), and its CRC is checked; the declared size is checked against the memory
+/// budget before anything is allocated.
+fn nifti_bytes(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut raw = std::io::BufReader::new(file);
+    let mut magic = [0u8; 2];
+    let gz = {
+        use std::io::BufRead;
+        let head = raw.fill_buf().map_err(|e| Error::io(path, e))?;
+        magic.iter_mut().zip(head).for_each(|(m, h)| *m = *h);
+        magic == [0x1f, 0x8b]
+    };
+    let mut reader: Box<dyn Read> =
+        if gz { Box::new(flate2::bufread::GzDecoder::new(raw)) } else { Box::new(raw) };
+    let gz_err = |e: std::io::Error| {
+        if gz && e.kind() != std::io::ErrorKind::UnexpectedEof {
+            Error::format(path, format!("corrupt gzip data ({e})"))
+        } else {
+            Error::format(path, "truncated NIfTI file: the data end before the header says")
+        }
+    };
+    let mut header = vec![0u8; 348];
+    reader.read_exact(&mut header).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::format(path, "truncated NIfTI file: shorter than its 348-byte header")
+        }
+        _ => gz_err(e),
+    })?;
+    let h = NiftiCheck::parse(&header).map_err(|e| Error::format(path, e))?;
+    if !gz && h.vox_offset > file_len as u128 {
+        return Err(Error::format(
+            path,
+            format!("vox_offset {} lies beyond the end of the file ({file_len} bytes)", h.vox_offset),
+        ));
+    }
+    crate::budget::check(
+        &format!("{}: a volume of {} voxels", path.display(), h.voxels),
+        (h.declared).saturating_add(h.voxels.saturating_mul(12)),
+        "use a smaller volume",
+    )?;
+    if !gz && h.declared > file_len as u128 {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated NIfTI file: the header declares {} bytes, the file has {file_len}",
+                h.declared
+            ),
+        ));
+    }
+    let mut bytes = header;
+    let rest = (h.declared - 348) as u64;
+    (&mut reader).take(rest).read_to_end(&mut bytes).map_err(gz_err)?;
+    if (bytes.len() as u128) < h.declared {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated NIfTI file: the header declares {} bytes of data, {} present",
+                h.declared,
+                bytes.len()
+            ),
+        ));
+    }
+    if gz {
+        let mut one = [0u8; 1];
+        match reader.read(&mut one) {
+            Ok(0) => {}
+            Ok(_) => {
+                return Err(Error::format(
+                    path,
+                    format!("decompresses to more than the {} bytes its header declares", h.declared),
+                ))
+            }
+            Err(e) => return Err(gz_err(e)),
+        }
+    }
+    Ok(bytes)
+}
+
+/// The fields of a NIfTI-1 header that decide how much is read, checked.
+struct NiftiCheck {
+    voxels: u128,
+    vox_offset: u128,
+    /// `vox_offset` plus the voxel data, in bytes.
+    declared: u128,
+}
+
+impl NiftiCheck {
+    fn parse(h: &[u8]) -> std::result::Result<NiftiCheck, String> {
+        let le = match i32::from_le_bytes([h[0], h[1], h[2], h[3]]) {
+            348 => true,
+            _ if i32::from_be_bytes([h[0], h[1], h[2], h[3]]) == 348 => false,
+            v => return Err(format!("sizeof_hdr is {v}, not 348: not a NIfTI-1 file")),
+        };
+        let i16_at = |o: usize| {
+            if le {
+                i16::from_le_bytes([h[o], h[o + 1]])
+            } else {
+                i16::from_be_bytes([h[o], h[o + 1]])
+            }
+        };
+        let f32_at = |o: usize| {
+            let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
+            if le {
+                f32::from_le_bytes(b)
+            } else {
+                f32::from_be_bytes(b)
+            }
+        };
+        match &h[344..348] {
+            b"n+1\0" => {}
+            b"ni1\0" => {
+                return Err("a header-only NIfTI file (.hdr/.img pair); convert it to a single .nii".into())
+            }
+            m => return Err(format!("magic {m:?} is not 'n+1': not a NIfTI-1 file")),
+        }
+        let ndim = i16_at(40);
+        if !(1..=7).contains(&ndim) {
+            return Err(format!("dim[0] is {ndim}: a volume has 1 to 7 dimensions"));
+        }
+        let mut voxels: u128 = 1;
+        for k in 1..=ndim as usize {
+            let d = i16_at(40 + 2 * k);
+            if d < 1 {
+                return Err(format!("dim[{k}] is {d}: every dimension must be at least 1"));
+            }
+            voxels *= d as u128;
+        }
+        let (datatype, bitpix) = (i16_at(70), i16_at(72));
+        let Some(&(_, bits, _)) = DATATYPES.iter().find(|(t, _, _)| *t == datatype) else {
+            return Err(format!(
+                "datatype {datatype} is not supported (use one of {})",
+                DATATYPES.iter().map(|(t, _, n)| format!("{n} ({t})")).collect::<Vec<_>>().join(", ")
+            ));
+        };
+        if bitpix != bits {
+            return Err(format!("bitpix {bitpix} disagrees with datatype {datatype}, which has {bits} bits"));
+        }
+        let off = f32_at(108);
+        if !(off.is_finite() && off >= 352.0 && off < (1u64 << 40) as f32 && off.fract() == 0.0) {
+            return Err(format!("vox_offset {off} is not a whole number of bytes from 352 on"));
+        }
+        let vox_offset = off as u128;
+        let declared = vox_offset + voxels * (bits as u128 / 8);
+        Ok(NiftiCheck { voxels, vox_offset, declared })
+    }
 }
 
 /// Write a `1 × C × D × H × W` tensor as `.nii` or `.nii.gz` (from the extension), float32.
@@ -167,6 +336,13 @@ pub fn read_hdf5(at: &H5Path) -> Result<(Tensor<3>, VolumeMeta)> {
     let ds = file
         .dataset(&at.dataset)
         .map_err(|e| Error::format(path, format!("dataset '/{}': {e}", at.dataset)))?;
+    let values = ds.shape().iter().fold(1u128, |n, &d| n.saturating_mul(d as u128));
+    // The array as read (f64 at most), its f32 copy and the tensor.
+    crate::budget::check(
+        &format!("{}: dataset '/{}' of shape {:?}", path.display(), at.dataset, ds.shape()),
+        values.saturating_mul(16),
+        "use a smaller volume",
+    )?;
     let array: ArrayD<f32> = match ds.read_array::<f32>() {
         Ok(a) => a,
         Err(e32) => match ds.read_array::<f64>() {

@@ -7,7 +7,7 @@
 //! loss at the new point like L-BFGS's; that gradient is cached and drives the next step, so a run
 //! of `k` steps costs `k + 1` evaluations.
 
-use super::{norm, Objective, OptimState, Optimizer, Point, Reader, StepInfo, Writer};
+use super::{norm, Halt, Objective, OptimState, Optimizer, Point, Reader, StepInfo, Writer};
 use crate::{Error, Result};
 
 /// Options of [`Adam`].
@@ -134,8 +134,13 @@ impl Optimizer for Adam {
         let mut evals = Point::ensure(&mut self.point, f, x)?;
         let start = self.point.take().expect("ensured");
         if start.grad.iter().all(|&g| g == 0.0) {
-            let info =
-                StepInfo { loss: start.loss, prev_loss: start.loss, evals, grad_norm: 0.0, converged: true };
+            let info = StepInfo {
+                loss: start.loss,
+                prev_loss: start.loss,
+                evals,
+                grad_norm: 0.0,
+                converged: Some(Halt::ZeroGradient),
+            };
             self.point = Some(start);
             return Ok(info);
         }
@@ -158,7 +163,7 @@ impl Optimizer for Adam {
             prev_loss: start.loss,
             evals,
             grad_norm: norm(&new.grad) as f32,
-            converged: false,
+            converged: None,
         };
         self.point = Some(new);
         Ok(info)

@@ -28,7 +28,7 @@
 
 use std::collections::VecDeque;
 
-use super::{dot, evaluate, norm, Objective, OptimState, Optimizer, Point, Reader, StepInfo, Writer};
+use super::{dot, evaluate, norm, Halt, Objective, OptimState, Optimizer, Point, Reader, StepInfo, Writer};
 use crate::{Error, Result};
 
 /// How L-BFGS chooses the step length along its direction.
@@ -425,19 +425,19 @@ impl Optimizer for Lbfgs {
         let mut evals = Point::ensure(&mut self.point, f, x)?;
         let start = self.point.take().expect("ensured");
         let gmax = start.grad.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()));
-        let converged = |start: Point, evals: usize, me: &mut Lbfgs| {
+        let converged = |start: Point, evals: usize, me: &mut Lbfgs, halt: Halt| {
             let info = StepInfo {
                 loss: start.loss,
                 prev_loss: start.loss,
                 evals,
                 grad_norm: norm(&start.grad) as f32,
-                converged: true,
+                converged: Some(halt),
             };
             me.point = Some(start);
             Ok(info)
         };
         if gmax <= self.opts.grad_tol {
-            return converged(start, evals, self);
+            return converged(start, evals, self, Halt::ZeroGradient);
         }
         // At most two attempts: the quasi-Newton direction, then steepest descent from scratch.
         loop {
@@ -445,7 +445,7 @@ impl Optimizer for Lbfgs {
             let gtd = dot(&start.grad, &d);
             if gtd > -self.opts.change_tol {
                 if self.history.is_empty() {
-                    return converged(start, evals, self);
+                    return converged(start, evals, self, Halt::NoDecrease);
                 }
                 self.history.clear();
                 self.gamma = 1.0;
@@ -468,7 +468,7 @@ impl Optimizer for Lbfgs {
             evals += line.evals;
             if best.t == 0.0 {
                 if self.history.is_empty() {
-                    return converged(start, evals, self);
+                    return converged(start, evals, self, Halt::NoDecrease);
                 }
                 self.history.clear();
                 self.gamma = 1.0;
@@ -484,7 +484,7 @@ impl Optimizer for Lbfgs {
                 prev_loss: start.loss,
                 evals,
                 grad_norm: norm(&best.g) as f32,
-                converged: false,
+                converged: None,
             };
             self.point = Some(Point { x: x_new, loss: best.f as f32, grad: best.g });
             return Ok(info);

@@ -23,7 +23,8 @@
 //!   `x`**, with [`StepInfo::prev_loss`] the loss at the `x` the step started from.
 //! - If the caller changes `x` between steps, the cache misses and the objective is re-evaluated.
 //! - A non-finite loss or gradient entry from the objective is an [`Error`], never a panic.
-//! - A zero gradient (or a line search that cannot decrease the loss) ends the run as converged.
+//! - A zero gradient, or a line search that cannot decrease the loss, ends the run with that
+//!   reason ([`Halt`]), which [`Summary::reason`] reports.
 //!
 //! The driver [`minimize`] runs steps until [`Stop`] says so and hands every iteration to a
 //! callback, where callers print progress and write checkpoints (`opt.state().to_bytes()`).
@@ -66,9 +67,18 @@ pub struct StepInfo {
     pub evals: usize,
     /// Euclidean norm of the gradient at `x` after the step.
     pub grad_norm: f32,
-    /// The optimiser found nothing left to do (zero gradient, or no decrease possible along any
-    /// direction it tried); `x` was left unchanged.
-    pub converged: bool,
+    /// The optimiser found nothing left to do, and why; `x` was left unchanged.
+    pub converged: Option<Halt>,
+}
+
+/// Why an optimiser step could not move `x`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// The gradient is zero (below the gradient tolerance).
+    ZeroGradient,
+    /// Neither the quasi-Newton direction nor steepest descent gave a step that lowers the loss
+    /// (the line search failed: the loss is flat or noisy at float precision along the gradient).
+    NoDecrease,
 }
 
 /// An iterative minimiser with a plain, serialisable state.
@@ -128,8 +138,32 @@ pub enum StopReason {
     MaxIters,
     /// The relative loss change fell below `rel_tol`.
     RelTol,
-    /// The optimiser reported convergence (zero gradient or no possible decrease).
-    Converged,
+    /// The optimiser could not move (zero gradient or no possible decrease).
+    Halted(Halt),
+}
+
+impl StopReason {
+    /// A short explanation for logs and metrics.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StopReason::MaxIters => "the iteration limit was reached",
+            StopReason::RelTol => "the relative loss change fell below rel_tol",
+            StopReason::Halted(Halt::ZeroGradient) => "the gradient is zero",
+            StopReason::Halted(Halt::NoDecrease) => {
+                "the line search found no step that lowers the loss (converged to float precision, or the loss scale is out of range)"
+            }
+        }
+    }
+
+    /// A stable one-word name, as written in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::MaxIters => "max_iters",
+            StopReason::RelTol => "rel_tol",
+            StopReason::Halted(Halt::ZeroGradient) => "zero_gradient",
+            StopReason::Halted(Halt::NoDecrease) => "line_search_failed",
+        }
+    }
 }
 
 /// The outcome of [`minimize`].
@@ -183,8 +217,8 @@ pub fn minimize(
         let info = opt.step(x, f)?;
         evals += info.evals;
         loss = Some(info.loss);
-        if info.converged {
-            reason = StopReason::Converged;
+        if let Some(halt) = info.converged {
+            reason = StopReason::Halted(halt);
             break;
         }
         iter += 1;

@@ -1,4 +1,8 @@
 //! Checkpoints: the pyramid level, iteration, current point, optimiser state and loss log, written atomically.
+//!
+//! The file starts with a magic string and the fingerprint of the settings and inputs that wrote
+//! it, and ends with a CRC-32 of everything before it: a truncated, corrupt, empty or foreign
+//! file is refused on `--resume` with what is wrong and how to start over, never resumed.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,7 +12,10 @@ use crate::io::atomic_write;
 use crate::io::csv::LossRow;
 use crate::tensor::Tensor;
 
-const MAGIC: &[u8; 8] = b"NDSCKPT1";
+const MAGIC: &[u8; 8] = b"NDSCKPT2";
+
+/// How to start over, for every refusal.
+const START_OVER: &str = "remove it to start the run over";
 
 /// Where a run stands: everything needed to continue it exactly.
 #[derive(Clone, Debug)]
@@ -61,23 +68,36 @@ impl<const N: usize> Checkpoint<N> {
                 b.extend_from_slice(&v.to_le_bytes());
             }
         }
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
         atomic_write(path, |w| w.write_all(&b))
     }
 
     /// Read a checkpoint written by the run with this `fingerprint`.
     pub fn load(path: &Path, fingerprint: u64) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let bad = |what: &str| Error::format(path, format!("not a usable checkpoint: {what}"));
-        let mut r = Reader { b: &bytes, at: 0 };
-        if r.take(8).ok_or_else(|| bad("truncated"))? != MAGIC {
-            return Err(bad("wrong magic bytes"));
+        let bad =
+            |what: &str| Error::format(path, format!("is not a usable checkpoint: {what}; {START_OVER}"));
+        if bytes.is_empty() {
+            return Err(bad("the file is empty"));
         }
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(bad("it was not written by this version of ndstyle (wrong magic bytes)"));
+        }
+        let Some(body_len) = bytes.len().checked_sub(4).filter(|&n| n >= MAGIC.len()) else {
+            return Err(bad("truncated"));
+        };
+        let (body, crc) = bytes.split_at(body_len);
+        if crc32fast::hash(body) != u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]) {
+            return Err(bad("truncated or corrupt (its checksum does not match)"));
+        }
+        let mut r = Reader { b: body, at: MAGIC.len() };
         let mut u = || r.u64().ok_or_else(|| bad("truncated"));
         let (fp, rank, level, iter) = (u()?, u()?, u()? as usize, u()? as usize);
         if fp != fingerprint {
             return Err(Error::format(
                 path,
-                "was written by a run with other settings or inputs; remove it or use another output name",
+                format!("was written by a run with other settings or inputs; {START_OVER}, or use another output name"),
             ));
         }
         if rank != N as u64 {
@@ -89,7 +109,12 @@ impl<const N: usize> Checkpoint<N> {
         for s in spatial.iter_mut() {
             *s = u()?;
         }
-        let len = batch * channels * spatial.iter().product::<usize>();
+        let len = spatial
+            .iter()
+            .try_fold(batch.checked_mul(channels), |n, &s| Some(n.and_then(|n| n.checked_mul(s))))
+            .flatten()
+            .filter(|&n| n.checked_mul(4).is_some_and(|b| b <= r.b.len()))
+            .ok_or_else(|| bad("its shape does not fit the file"))?;
         let data = (0..len).map(|_| r.f32()).collect::<Option<Vec<_>>>().ok_or_else(|| bad("truncated"))?;
         let x = Tensor::from_vec(batch, channels, spatial, data)?;
         let n = r.u64().ok_or_else(|| bad("truncated"))? as usize;
@@ -104,7 +129,7 @@ impl<const N: usize> Checkpoint<N> {
             let style = (0..styles).map(|_| f()).collect::<Result<Vec<_>>>()?;
             log.push(LossRow { iteration, total, content, style, tv, seconds });
         }
-        if r.at != bytes.len() {
+        if r.at != body.len() {
             return Err(bad("trailing bytes"));
         }
         Ok(Checkpoint { level, iter, x: Some(x), optimizer: (!opt.is_empty()).then_some(opt), log })

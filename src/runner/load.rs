@@ -33,7 +33,21 @@ pub fn load_inputs<const N: usize>(
         loaded.push((t, *w));
     }
     let init = match init {
-        Some(p) => Some(data::load_with::<N>(p, options)?.0),
+        Some(p) => {
+            let t = data::load_with::<N>(p, options)?.0;
+            if t.dims() != content_t.dims() {
+                return Err(Error::format(
+                    p,
+                    format!(
+                        "shape {}, but the content {} has shape {}: a starting point must have the content's shape",
+                        t.shape_string(),
+                        content.display(),
+                        content_t.shape_string()
+                    ),
+                ));
+            }
+            Some(t)
+        }
         None => None,
     };
     Ok((Inputs { content: content_t, styles: loaded, init }, source))

@@ -1,11 +1,14 @@
 //! One style-transfer run, top to bottom: pyramid levels, targets, optimisation, checkpoints, loss log.
 
 mod checkpoint;
+mod guard;
 mod load;
 mod outputs;
 mod settings;
+pub mod verdict;
 
 pub use checkpoint::Checkpoint;
+pub use guard::{check_outputs, Target};
 pub use load::load_inputs;
 pub use outputs::{resize_longer_side, sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
@@ -18,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::extractors;
 use crate::io::csv::LossRow;
 use crate::losses::{Breakdown, Objective};
-use crate::optim::{minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, StepInfo, Stop};
+use crate::optim::{minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, StepInfo, Stop, StopReason};
 use crate::rng::Rng;
 use crate::tensor::resample::{resize, Interp};
 use crate::tensor::Tensor;
@@ -50,6 +53,17 @@ pub struct Outcome<const N: usize> {
     pub result: Tensor<N>,
     pub log: Vec<LossRow>,
     pub style_layers: Vec<String>,
+    /// Why each level run by this call stopped (levels finished before a resume are not listed).
+    pub stops: Vec<LevelStop>,
+}
+
+/// How one pyramid level ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelStop {
+    pub level: usize,
+    /// Iterations the level completed.
+    pub iterations: usize,
+    pub reason: StopReason,
 }
 
 /// Run style transfer. With `checkpoint` set, the state is saved there (atomically) every
@@ -69,9 +83,11 @@ pub fn stylize<const N: usize>(
     let style_layers: Vec<(String, f64)> = settings.style_layers.clone().unwrap_or_else(|| {
         ext.style_layers.iter().map(|l| (l.clone(), 1.0 / ext.style_layers.len() as f64)).collect()
     });
+    let mut depth = 0;
     for l in content_layers.iter().chain(style_layers.iter().map(|(l, _)| l)) {
-        ext.net.index_of(l)?;
+        depth = depth.max(ext.net.index_of(l)?);
     }
+    check_activations(&ext.net, inputs, depth)?;
     let fingerprint = settings.fingerprint(inputs);
     let mut state = match (resume, checkpoint) {
         (true, Some(path)) if path.exists() => Checkpoint::<N>::load(path, fingerprint)?,
@@ -80,6 +96,7 @@ pub fn stylize<const N: usize>(
     let mut x: Option<Tensor<N>> = state.x.take();
     let layer_names: Vec<String> = style_layers.iter().map(|(l, _)| l.clone()).collect();
     let started = Instant::now();
+    let mut stops = Vec::new();
     for level in state.level..settings.levels {
         let size = level_size(inputs.content.spatial(), settings.levels, level);
         let content = resize(&inputs.content, size, Interp::Linear)?;
@@ -164,7 +181,8 @@ pub fn stylize<const N: usize>(
             }
             Ok(())
         };
-        minimize(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
+        let summary = minimize(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
+        stops.push(LevelStop { level, iterations: summary.iters, reason: summary.reason });
         cur = Tensor::from_vec(shape.0, shape.1, shape.2, data)?;
         state.iter = 0;
         if let Some(path) = checkpoint {
@@ -174,7 +192,7 @@ pub fn stylize<const N: usize>(
         x = Some(cur);
     }
     let result = x.ok_or_else(|| Error::invalid("levels", "at least one pyramid level is needed"))?;
-    Ok(Outcome { result, log: state.log, style_layers: layer_names })
+    Ok(Outcome { result, log: state.log, style_layers: layer_names, stops })
 }
 
 /// A log row from a breakdown of the objective.
@@ -251,10 +269,36 @@ fn moments<const N: usize>(t: &Tensor<N>) -> (f32, f32) {
     (mean as f32, var.sqrt() as f32)
 }
 
+/// Refuse a run whose largest input would need more than the memory budget through the network
+/// (see [`crate::budget::activation_bytes`]), before any of it is computed.
+fn check_activations<const N: usize>(
+    net: &crate::nn::Network<N>,
+    inputs: &Inputs<N>,
+    depth: usize,
+) -> Result<()> {
+    let all = std::iter::once(&inputs.content).chain(inputs.styles.iter().map(|(s, _)| s));
+    for t in all {
+        let need = crate::budget::activation_bytes(net, t.channels(), t.spatial(), depth);
+        // A shape the network cannot take is reported by the forward pass itself.
+        if let Some(bytes) = need {
+            let what = format!("the activations of an input of shape {}", t.shape_string());
+            crate::budget::check(
+                &what,
+                bytes,
+                "lower --max-side (inputs.max_side) or use fewer or shallower layers",
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn check_inputs<const N: usize>(inputs: &Inputs<N>) -> Result<()> {
     let c = inputs.content.channels();
     if inputs.styles.is_empty() {
         return Err(Error::invalid("styles", "at least one style input is needed"));
+    }
+    if inputs.styles.iter().all(|(_, w)| *w == 0.0) {
+        return Err(Error::invalid("style weight", "every style weight is 0; at least one must be > 0"));
     }
     for (i, (s, w)) in inputs.styles.iter().enumerate() {
         if s.channels() != c {

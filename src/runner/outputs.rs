@@ -31,7 +31,7 @@ pub fn resize_longer_side<const N: usize>(
     crate::tensor::resample::resize(t, out, crate::tensor::resample::Interp::Linear)
 }
 
-/// The result, the losses table and its plot.
+/// The result, the losses table and its plot (no plot when every loss is 0: a log scale has nothing to show).
 pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source) -> Result<()> {
     data::save(out, &o.result, &source)?;
     let csv = sibling(out, "losses.csv");
@@ -46,6 +46,9 @@ pub fn write_outputs<const N: usize>(out: &Path, o: &Outcome<N>, source: Source)
         series.push((format!("style {l}"), o.log.iter().map(|r| (r.iteration as f64, r.style[i])).collect()));
     }
     series.retain(|(_, pts)| pts.iter().any(|(_, y)| *y > 0.0));
-    plot_losses(sibling(out, "losses.png"), "ndstyle losses", &series)?;
+    // A log-scale plot needs a positive loss; a run whose losses are all 0 has only its table.
+    if !series.is_empty() {
+        plot_losses(sibling(out, "losses.png"), "ndstyle losses", &series)?;
+    }
     Ok(())
 }

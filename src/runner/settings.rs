@@ -15,7 +15,7 @@ pub enum Init {
     Content,
     /// The content plus noise of this many content standard deviations.
     ContentNoise(f32),
-    /// A given input ([`Inputs::init`]), resampled to the content's size.
+    /// A given input of the content's shape ([`Inputs::init`]), resampled at coarser pyramid levels.
     File,
 }
 

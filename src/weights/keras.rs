@@ -152,7 +152,14 @@ impl Reader<'_> {
     fn dataset(&self, layer: &str, p: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
         let Ok(ds) = self.file.dataset(p) else { return Ok(None) };
         let shape: Vec<usize> = ds.shape().iter().map(|&s| s as usize).collect();
-        let n = shape.iter().product::<usize>();
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| {
+            self.err(format!("layer {layer}: dataset {p} has an impossible shape {shape:?}"))
+        })?;
+        crate::budget::check(
+            &format!("{}: layer {layer}: dataset {p} of shape {shape:?}", self.path.display()),
+            crate::budget::f32_bytes(&[n, 2]),
+            "use a smaller weights file",
+        )?;
         let mut data = vec![0.0f32; n];
         ds.read_into(&mut data)
             .map_err(|e| self.err(format!("layer {layer}: cannot read {p} as f32 ({e})")))?;

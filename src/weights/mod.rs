@@ -231,6 +231,17 @@ fn assemble(path: &Path, raw: RawWeights) -> Result<VggWeights> {
             if conv.kernel.len() != kh * kw * cin * cout || conv.bias.len() != cout {
                 return Err(fail(&name, src, "dataset length does not match its shape".into()));
             }
+            for (what, data, source) in
+                [("kernel", &conv.kernel, src), ("bias", &conv.bias, conv.bias_source.as_str())]
+            {
+                if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                    return Err(fail(
+                        &name,
+                        source,
+                        format!("{what} value {i} is {} (weights must be finite)", data[i]),
+                    ));
+                }
+            }
             layers.push(ConvLayerWeights {
                 name,
                 kernel: keras_to_tensor(&conv.kernel, [kh, kw, cin, cout]),
