@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use crate::util::{assert_close, numeric_grad};
 
 /// Direct-loop convolution: the definition, written plainly.
-fn naive_conv<const N: usize>(
+pub(crate) fn naive_conv<const N: usize>(
     x: &Tensor<N>,
     w: &Tensor<N>,
     bias: Option<&[f32]>,

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod conv;
 mod engine;
+mod fast_paths;
 mod fixtures;
 mod formats;
 mod fuzz;

@@ -171,7 +171,7 @@ struct Header {
 
 impl Header {
     fn parse(text: &str) -> std::result::Result<Header, String> {
-        let bad = |what: &str| format!("malformed .npy header ({what}): {}", text.trim_end());
+        let bad = |what: &str| format!("malformed .npy header ({what}): {}", text.trim_end().escape_debug());
         let mut p = Parser { s: text.as_bytes(), i: 0 };
         let dict = match p.value() {
             Some(Value::Dict(d)) => d,

@@ -78,17 +78,32 @@ pub fn content_loss<const N: usize>(
     t: &Tensor<N>,
     norm: Normalization,
 ) -> Result<(f64, Tensor<N>)> {
+    content_loss_weighted(a, t, norm, 1.0)
+}
+
+/// `(J_c, weight·∂J_c/∂a)`: [`content_loss`] with its gradient already scaled (in the same pass).
+pub fn content_loss_weighted<const N: usize>(
+    a: &Tensor<N>,
+    t: &Tensor<N>,
+    norm: Normalization,
+    weight: f64,
+) -> Result<(f64, Tensor<N>)> {
     if !a.same_shape(t) {
         return Err(Error::shape(
             "content loss",
             format!("activation {} vs target {}", a.shape_string(), t.shape_string()),
         ));
     }
-    squared_error(a, t, norm.content_scale(a.channels(), a.positions()))
+    squared_error(a, t, norm.content_scale(a.channels(), a.positions()), weight)
 }
 
-/// `(scale·Σ (a − t)², 2·scale·(a − t))` for `a` and `t` of the same shape.
-fn squared_error<const N: usize>(a: &Tensor<N>, t: &Tensor<N>, scale: f64) -> Result<(f64, Tensor<N>)> {
+/// `(scale·Σ (a − t)², weight·2·scale·(a − t))` for `a` and `t` of the same shape.
+fn squared_error<const N: usize>(
+    a: &Tensor<N>,
+    t: &Tensor<N>,
+    scale: f64,
+    weight: f64,
+) -> Result<(f64, Tensor<N>)> {
     if !a.same_shape(t) {
         return Err(Error::shape(
             "content loss",
@@ -100,7 +115,7 @@ fn squared_error<const N: usize>(a: &Tensor<N>, t: &Tensor<N>, scale: f64) -> Re
     for (g, &tv) in grad.data_mut().iter_mut().zip(t.data()) {
         let d = *g - tv;
         sum += d as f64 * d as f64;
-        *g = (2.0 * scale * d as f64) as f32;
+        *g = (2.0 * scale * weight * d as f64) as f32;
     }
     Ok((scale * sum, grad))
 }
@@ -116,6 +131,17 @@ pub fn style_loss<const N: usize>(
     target: &Gram,
     norm: Normalization,
 ) -> Result<(f64, Tensor<N>)> {
+    style_loss_weighted(a, target, norm, 1.0)
+}
+
+/// `(J_s^l, weight·∂J_s^l/∂a)`: [`style_loss`] with the weight folded into `∂J/∂G`, so the
+/// gradient costs no extra pass.
+pub fn style_loss_weighted<const N: usize>(
+    a: &Tensor<N>,
+    target: &Gram,
+    norm: Normalization,
+    weight: f64,
+) -> Result<(f64, Tensor<N>)> {
     let (c, p) = (a.channels(), a.positions());
     if target.channels() != c || target.batch() != a.batch() {
         return Err(Error::shape(
@@ -130,7 +156,7 @@ pub fn style_loss<const N: usize>(
     for (g, &t) in dg.data_mut().iter_mut().zip(target.data()) {
         let d = *g - t;
         sum += d as f64 * d as f64;
-        *g = (2.0 * s * d as f64) as f32;
+        *g = (2.0 * s * weight * d as f64) as f32;
     }
     Ok((s * sum, timed(Phase::Gram, || gram_backward(a, &dg, g_scale))))
 }

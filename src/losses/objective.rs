@@ -1,6 +1,9 @@
 //! The weighted objective J(G) = α·J_content + β·Σ_l λ_l·J_style^l + τ·TV, evaluated with its gradient.
 
-use super::{content_loss, style_gram, style_loss, total_variation, total_variation_grad, Normalization};
+use super::{
+    content_loss_weighted, style_gram, style_loss_weighted, total_variation, total_variation_grad,
+    Normalization,
+};
 use crate::error::{Error, Result};
 use crate::nn::Network;
 use crate::tensor::gram::Gram;
@@ -168,21 +171,24 @@ impl<'a, const N: usize> Objective<'a, N> {
             let mut grads: Vec<(&str, Tensor<N>)> = Vec::new();
             for (name, target) in &self.content {
                 let a = fwd.get(self.net.index_of(name)?).expect("kept");
-                let (j, mut g) = content_loss(a, target, w.norm)?;
+                let (j, g) = content_loss_weighted(a, target, w.norm, w.content)?;
                 out.content += j;
-                g.data_mut().iter_mut().for_each(|v| *v *= w.content as f32);
                 grads.push((name, g));
             }
             for t in &self.style {
                 let a = fwd.get(self.net.index_of(&t.layer)?).expect("kept");
-                let (j, mut g) = style_loss(a, &broadcast(&t.gram, a.batch()), w.norm)?;
+                let repeated;
+                let target = if a.batch() == t.gram.batch() {
+                    &t.gram
+                } else {
+                    repeated = broadcast(&t.gram, a.batch());
+                    &repeated
+                };
+                let (j, g) = style_loss_weighted(a, target, w.norm, w.style * t.weight)?;
                 out.style.push((t.layer.clone(), j));
-                let k = (w.style * t.weight) as f32;
-                g.data_mut().iter_mut().for_each(|v| *v *= k);
                 grads.push((&t.layer, g));
             }
-            let refs: Vec<(&str, &Tensor<N>)> = grads.iter().map(|(n, g)| (*n, g)).collect();
-            self.net.backward(&fwd, &refs)?
+            self.net.backward_owned(&fwd, grads)?
         };
         self.finish(x, out, dx)
     }
@@ -250,9 +256,6 @@ fn average_items(g: &Gram) -> Gram {
 
 /// One Gram matrix repeated for `batch` items.
 fn broadcast(g: &Gram, batch: usize) -> Gram {
-    if batch == g.batch() {
-        return g.clone();
-    }
     let data = (0..batch).flat_map(|_| g.item(0).iter().copied()).collect();
     Gram::from_vec(batch, g.channels(), data).expect("sizes agree")
 }

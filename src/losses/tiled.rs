@@ -165,7 +165,7 @@ pub(super) fn eval<const N: usize>(
             let a = owned(net, &fwd, name, k)?;
             let p: usize = plan.layer_spatial(li).iter().product();
             let scale = w.norm.content_scale(a.channels(), p);
-            let (j, g) = super::squared_error(&a, &crop(target, k.global, k.size)?, scale)?;
+            let (j, g) = super::squared_error(&a, &crop(target, k.global, k.size)?, scale, 1.0)?;
             out.content += j;
             grads.push((name, placed(net, &fwd, name, k, &g, w.content as f32)?));
         }

@@ -9,7 +9,7 @@ mod layer;
 pub use layer::{Conv, Layer, Op};
 
 use crate::error::{Error, Result};
-use crate::tensor::activation::{relu_backward, relu_inplace};
+use crate::tensor::activation::{relu_backward_inplace, relu_inplace};
 use crate::tensor::conv::{conv_backward_input, conv_bank_backward_input};
 use crate::tensor::pool::{avg_pool_backward, max_pool_backward, MaxIndices};
 use crate::tensor::Tensor;
@@ -134,7 +134,13 @@ impl<const N: usize> Network<N> {
 
     /// The gradient with respect to the input, given `∂L/∂a` at named layers of a forward pass.
     pub fn backward(&self, fwd: &Forward<N>, grads: &[(&str, &Tensor<N>)]) -> Result<Tensor<N>> {
-        let mut at: Vec<Vec<&Tensor<N>>> = vec![Vec::new(); fwd.depth + 1];
+        self.backward_owned(fwd, grads.iter().map(|(n, g)| (*n, (*g).clone())).collect())
+    }
+
+    /// [`Network::backward`] taking the gradients by value: they are accumulated and passed down
+    /// in place (ReLU masks them where they are), so no gradient is copied.
+    pub fn backward_owned(&self, fwd: &Forward<N>, grads: Vec<(&str, Tensor<N>)>) -> Result<Tensor<N>> {
+        let mut at: Vec<Vec<Tensor<N>>> = (0..=fwd.depth).map(|_| Vec::new()).collect();
         for (name, g) in grads {
             let i = self.index_of(name)?;
             let Some(a) = fwd.activation_at(i) else {
@@ -143,7 +149,7 @@ impl<const N: usize> Network<N> {
                     format!("layer '{name}' was not kept by the forward pass"),
                 ));
             };
-            if !a.same_shape(g) {
+            if !a.same_shape(&g) {
                 return Err(Error::shape(
                     "backward",
                     format!(
@@ -157,13 +163,13 @@ impl<const N: usize> Network<N> {
         }
         let mut g: Option<Tensor<N>> = None;
         for i in (0..=fwd.depth).rev() {
-            for extra in &at[i] {
+            for extra in std::mem::take(&mut at[i]) {
                 match g.as_mut() {
-                    Some(acc) => acc.axpy(1.0, extra)?,
-                    None => g = Some((*extra).clone()),
+                    Some(acc) => acc.axpy(1.0, &extra)?,
+                    None => g = Some(extra),
                 }
             }
-            let Some(dy) = g.take() else { continue };
+            let Some(mut dy) = g.take() else { continue };
             let input = fwd.input_spatial[i];
             g = Some(match &self.layers[i].op {
                 Op::Conv(c) => conv_backward_input(&dy, &c.weight, &c.window, input)?,
@@ -173,7 +179,8 @@ impl<const N: usize> Network<N> {
                 }
                 Op::Relu => {
                     let y = fwd.outputs[i].as_ref().expect("relu outputs are always kept");
-                    relu_backward(y, &dy)
+                    relu_backward_inplace(y, &mut dy);
+                    dy
                 }
                 Op::MaxPool(_) => {
                     let idx = fwd.indices[i].as_ref().expect("max-pool indices are always kept");

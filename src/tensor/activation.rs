@@ -43,8 +43,21 @@ pub fn relu_inplace<const N: usize>(x: &mut Tensor<N>) {
 /// **Panics** if `y` and `dy` differ in shape.
 #[track_caller]
 pub fn relu_backward<const N: usize>(y: &Tensor<N>, dy: &Tensor<N>) -> Tensor<N> {
-    assert!(y.same_shape(dy), "relu_backward: output {} vs gradient {}", y.shape_string(), dy.shape_string());
     let mut dx = dy.clone();
+    relu_backward_inplace(y, &mut dx);
+    dx
+}
+
+/// [`relu_backward`] in place: `g` (the gradient at the output `y`) becomes the gradient at the
+/// input, with no new tensor.
+///
+/// # Shapes
+/// `y, g: B × C × S_1 × … × S_N` (equal).
+///
+/// **Panics** if `y` and `g` differ in shape.
+#[track_caller]
+pub fn relu_backward_inplace<const N: usize>(y: &Tensor<N>, dx: &mut Tensor<N>) {
+    assert!(y.same_shape(dx), "relu_backward: output {} vs gradient {}", y.shape_string(), dx.shape_string());
     let mask = |(g, y): (&mut [f32], &[f32])| {
         g.iter_mut().zip(y).for_each(|(g, &v)| {
             if v <= 0.0 || v.is_nan() {
@@ -57,5 +70,4 @@ pub fn relu_backward<const N: usize>(y: &Tensor<N>, dy: &Tensor<N>) -> Tensor<N>
     } else {
         mask((dx.data_mut(), y.data()));
     }
-    dx
 }

@@ -1,5 +1,8 @@
 //! N-D convolution (cross-correlation, as PyTorch's convNd) by tiled im2col + SGEMM, with its gradients.
 //!
+//! Wide 1D stride-1 layers skip the unfold and run one product per tap on shifted views instead
+//! ([`super::conv_shift`]); 3-tap stride-1 layers in 2D and 3D run Winograd F(2,3)^N ([`super::winograd`]).
+//!
 //! Positions are processed in tiles whose unfolded buffer is at most [`UNFOLD_BYTES`] per thread,
 //! whatever the input size. Tiles run in parallel on rayon's pool, each product single-threaded;
 //! when there are too few tiles to keep every thread busy, tiles run in turn and each product
@@ -7,9 +10,11 @@
 
 use rayon::prelude::*;
 
+use super::conv_shift;
 use super::gemm::{matmul_raw, MatRef, Threads};
 use super::geometry::{Geometry, Window};
 use super::unfold::{runs, unfold_forward, unfold_transposed};
+use super::winograd;
 use super::Tensor;
 use crate::error::{Error, Result};
 use crate::profile::{timed, Phase};
@@ -151,6 +156,12 @@ fn forward_into<const N: usize>(
             y.channel_mut(b, offset + c).fill(bias.map_or(0.0, |bs| bs[c]));
         }
     }
+    if super::kernels::current().shift && conv_shift::applies(g, ci, co) {
+        return conv_shift::forward_into(x, w, g, y, offset);
+    }
+    if super::kernels::current().winograd && winograd::applies(g, ci, co) {
+        return winograd::forward_into(x, w, g, y, offset);
+    }
     let wm = MatRef::row_major(w.data(), co, rows);
     let out = SendPtr(y.data_mut().as_mut_ptr());
     for_tiles(x.batch(), rows, pout, |b, p0, p1, col, threads| {
@@ -203,6 +214,12 @@ fn backward_into<const N: usize>(
     accumulate: bool,
 ) {
     let (co, ci, taps) = (w.batch(), w.channels(), g.taps());
+    if super::kernels::current().shift && conv_shift::applies(g, ci, co) {
+        return conv_shift::backward_into(dy, offset, w, g, dx, accumulate);
+    }
+    if super::kernels::current().winograd && winograd::applies(g, ci, co) {
+        return winograd::backward_into(dy, offset, w, g, dx, accumulate);
+    }
     let rows = co * taps;
     // wt[ci, co·taps + k] = w[co, ci, k]
     let mut wt = vec![0.0; ci * rows];

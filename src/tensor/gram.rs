@@ -4,6 +4,8 @@
 //! which is exactly the row-major layout of a [`Tensor`] item, so no copy is made. How `G` is
 //! normalised (by `C`, `P`, both, or not at all) is the caller's choice, passed as `scale`.
 
+use rayon::prelude::*;
+
 use super::gemm::{matmul, MatMut, MatRef, Threads};
 use super::Tensor;
 use crate::error::{Error, Result};
@@ -68,7 +70,17 @@ impl Gram {
     }
 }
 
+/// Rows per block of the symmetric product: blocks of rows multiply only the columns from their
+/// first row on (the upper triangle and the diagonal blocks), the rest is mirrored.
+pub const GRAM_BLOCK: usize = 64;
+/// Floats of `F` per parallel chunk of positions (about 1 MiB, so a chunk stays in L2).
+const GRAM_CHUNK_FLOATS: usize = 256 << 10;
+
 /// `G_b = scale · F_b·F_bᵀ` for every batch item `b`, where `F_b` is the item's `C × P` matrix.
+///
+/// Computed as a symmetric rank-k update: only the blocks on and above the diagonal are multiplied
+/// (about half the work for `C ≫` [`GRAM_BLOCK`]), then mirrored, so `G` is exactly symmetric.
+/// Chunks of positions run in parallel, each into its own accumulator.
 ///
 /// # Shapes
 /// `x: B × C × S_1 × … × S_N` → `B` matrices `C × C`.
@@ -76,13 +88,59 @@ pub fn gram<const N: usize>(x: &Tensor<N>, scale: f32) -> Gram {
     let (c, p) = (x.channels(), x.positions());
     let mut g = Gram::zeros(x.batch(), c);
     for b in 0..x.batch() {
-        let f = MatRef::row_major(x.item(b), c, p);
-        matmul(MatMut::row_major(g.item_mut(b), c, c), f, f.t(), false, Threads::Pool);
+        let out = g.item_mut(b);
+        if c <= GRAM_BLOCK || !super::kernels::current().syrk {
+            let f = MatRef::row_major(x.item(b), c, p);
+            matmul(MatMut::row_major(out, c, c), f, f.t(), false, Threads::Pool);
+        } else {
+            syrk_upper(x.item(b), c, p, out);
+            for i in 0..c {
+                for j in 0..i {
+                    out[i * c + j] = out[j * c + i];
+                }
+            }
+        }
     }
     if scale != 1.0 {
         g.data.iter_mut().for_each(|v| *v *= scale);
     }
     g
+}
+
+/// `out`'s upper block triangle `= F·Fᵀ` for `F: C × P` row-major (below it: garbage or zeros).
+fn syrk_upper(f: &[f32], c: usize, p: usize, out: &mut [f32]) {
+    let chunk = (GRAM_CHUNK_FLOATS / c).max(256).min(p.max(1));
+    let chunks = p.div_ceil(chunk);
+    let upper = |acc: &mut [f32], p0: usize, p1: usize, threads: Threads| {
+        for r0 in (0..c).step_by(GRAM_BLOCK) {
+            let rows = GRAM_BLOCK.min(c - r0);
+            let a = MatRef::strided(&f[r0 * p + p0..], rows, p1 - p0, p, 1);
+            let bt = MatRef::strided(&f[r0 * p + p0..], c - r0, p1 - p0, p, 1).t();
+            let dst = MatMut::strided(&mut acc[r0 * c + r0..], rows, c - r0, c, 1);
+            matmul(dst, a, bt, true, threads);
+        }
+    };
+    out.fill(0.0);
+    if chunks < 2 * rayon::current_num_threads() {
+        (0..chunks).for_each(|j| upper(out, j * chunk, ((j + 1) * chunk).min(p), Threads::Pool));
+        return;
+    }
+    let sum = (0..chunks)
+        .into_par_iter()
+        .fold(
+            || vec![0.0f32; c * c],
+            |mut acc, j| {
+                upper(&mut acc, j * chunk, ((j + 1) * chunk).min(p), Threads::One);
+                acc
+            },
+        )
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
+        });
+    if let Some(sum) = sum {
+        out.copy_from_slice(&sum);
+    }
 }
 
 /// The gradient of [`gram`] with respect to its input, given the gradient `dg` at its output:

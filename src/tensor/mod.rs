@@ -5,12 +5,15 @@
 pub mod activation;
 mod array;
 pub mod conv;
+mod conv_shift;
 pub mod gemm;
 pub mod geometry;
 pub mod gram;
+pub mod kernels;
 pub mod pool;
 pub mod resample;
 mod unfold;
+pub mod winograd;
 
 pub use array::{Image, Signal, Tensor, Volume};
 pub use geometry::{Padding, Window};

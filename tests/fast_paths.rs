@@ -1,0 +1,276 @@
+//! The fast kernels against the plain definitions and finite differences: the symmetric (SYRK)
+//! Gram product past one block, 1D convolution as shifted per-tap products, Winograd F(2,3)^N.
+
+use ndstyle::rng::Rng;
+use ndstyle::tensor::conv::{conv_backward_input, conv_forward};
+use ndstyle::tensor::geometry::unravel;
+use ndstyle::tensor::gram::{gram, gram_backward, Gram, GRAM_BLOCK};
+use ndstyle::tensor::winograd::WINOGRAD_MIN_CHANNELS;
+use ndstyle::tensor::{Padding, Tensor, Window};
+use proptest::prelude::*;
+
+use crate::conv::naive_conv;
+use crate::gradcheck::check_grad;
+use crate::reference;
+use crate::util::assert_close;
+
+/// Gram past one block (so the upper-triangle blocks and the mirror run), against the f64
+/// reference, exactly symmetric; positions past one parallel chunk in the larger cases.
+fn syrk_case<const N: usize>(c: usize, spatial: [usize; N], seed: u64) {
+    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
+    let x = Tensor::randn(1, c, spatial, 1.0, seed);
+    let scale = 1.0 / x.positions().max(1) as f32;
+    let g = gram(&x, scale);
+    assert_close("syrk gram vs reference", g.data(), &reference::gram(&x, scale), 1e-4, 1e-5);
+    for i in 0..c {
+        for j in 0..i {
+            assert_eq!(g.at(0, i, j), g.at(0, j, i), "G[{i}][{j}] vs G[{j}][{i}]");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    #[test]
+    fn syrk_gram_1d(c in GRAM_BLOCK + 1..=2 * GRAM_BLOCK + 9, s in 1usize..=4500, seed in any::<u64>()) {
+        syrk_case(c, [s], seed);
+    }
+
+    #[test]
+    fn syrk_gram_2d(c in GRAM_BLOCK + 1..=GRAM_BLOCK + 40, s in proptest::array::uniform2(1usize..=45), seed in any::<u64>()) {
+        syrk_case(c, s, seed);
+    }
+
+    #[test]
+    fn syrk_gram_3d(c in GRAM_BLOCK + 1..=GRAM_BLOCK + 40, s in proptest::array::uniform3(1usize..=13), seed in any::<u64>()) {
+        syrk_case(c, s, seed);
+    }
+}
+
+/// The Gram gradient past one block against central differences (exact for a quadratic).
+#[test]
+fn syrk_gram_gradient_matches_finite_differences() {
+    let c = GRAM_BLOCK + 3;
+    let x = Tensor::<2>::randn(1, c, [2, 3], 1.0, 9);
+    check_grad(
+        "syrk gram_backward",
+        &x,
+        |x| gram(x, 0.5).into_vec(),
+        |r| gram_backward(&x, &Gram::from_vec(1, c, r).unwrap(), 0.5),
+        0.05,
+        2e-3,
+        1e-3,
+        10,
+    );
+}
+
+/// `dx[ci, i] = Σ_{co, k} w[co, ci, k] · dy[co, o]` over the `o` with `o·s + k·d − lo = i` on every
+/// axis: the transposed definition, written plainly.
+fn naive_backward_input<const N: usize>(
+    dy: &Tensor<N>,
+    w: &Tensor<N>,
+    win: &Window<N>,
+    input: [usize; N],
+) -> Tensor<N> {
+    let g = win.resolve(input).unwrap();
+    let mut dx = Tensor::zeros(dy.batch(), w.channels(), input);
+    for b in 0..dy.batch() {
+        for co in 0..w.batch() {
+            for of in 0..g.out_positions() {
+                let o = unravel(of, &g.output);
+                for ci in 0..w.channels() {
+                    for kf in 0..g.taps() {
+                        let k = unravel(kf, &g.kernel);
+                        let mut idx = [0usize; N];
+                        let inside = (0..N).all(|d| {
+                            let i = (o[d] * g.stride[d] + k[d] * g.dilation[d]) as isize - g.lo[d] as isize;
+                            idx[d] = i.max(0) as usize;
+                            i >= 0 && (i as usize) < input[d]
+                        });
+                        if inside {
+                            *dx.at_mut(b, ci, idx) += w.at(co, ci, k) * dy.at(b, co, o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx
+}
+
+/// Forward and input gradient of a fast path against the definitions, and the input gradient
+/// against central differences of `L = Σ r·conv(x)` at a few points (exact: L is linear in x).
+fn fast_conv_case<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, win: &Window<N>, seed: u64) {
+    // Every fast kernel on (process-wide; the other tests' results do not depend on the choice).
+    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
+    let bias: Vec<f32> = (0..w.batch()).map(|i| 0.01 * i as f32).collect();
+    let y = conv_forward(x, w, Some(&bias), win).unwrap();
+    let want = naive_conv(x, w, Some(&bias), win);
+    assert!(
+        y.same_shape(&want) && y.max_abs_diff(&want) < 1e-3,
+        "forward differs by {}",
+        y.max_abs_diff(&want)
+    );
+    let r = Tensor::randn(x.batch(), w.batch(), y.spatial(), 1.0, seed ^ 2);
+    let dx = conv_backward_input(&r, w, win, x.spatial()).unwrap();
+    let want = naive_backward_input(&r, w, win, x.spatial());
+    assert!(dx.max_abs_diff(&want) < 1e-3, "input gradient differs by {}", dx.max_abs_diff(&want));
+    let mut rng = Rng::new(seed ^ 3);
+    for _ in 0..3 {
+        let at = (rng.uniform() * x.len() as f32) as usize % x.len();
+        let loss = |v: f32| {
+            let mut xs = x.clone();
+            xs.data_mut()[at] += v;
+            naive_conv(&xs, w, Some(&bias), win).dot(&r)
+        };
+        let fd = loss(0.5) - loss(-0.5);
+        let got = dx.data()[at] as f64;
+        assert!((fd - got).abs() < 1e-2 * fd.abs().max(1.0), "dL/dx[{at}]: {got} vs finite difference {fd}");
+    }
+}
+
+/// 1D stride-1 convolution wide enough for the shifted products.
+#[allow(clippy::too_many_arguments)]
+fn shifted_case(
+    batch: usize,
+    ci: usize,
+    co: usize,
+    k: usize,
+    dil: usize,
+    pad: Option<(usize, usize)>,
+    n: usize,
+    seed: u64,
+) {
+    let win = Window::new([k]).dilation([dil]);
+    let (win, n) = match pad {
+        None => (win.padding(Padding::Same), n),
+        Some((lo, hi)) => {
+            let span = dil * (k - 1) + 1;
+            (win.padding(Padding::Explicit { lo: [lo], hi: [hi] }), n.max(span.saturating_sub(lo + hi)))
+        }
+    };
+    let x = Tensor::<1>::randn(batch, ci, [n], 1.0, seed);
+    let w = Tensor::<1>::randn(co, ci, [k], 0.2, seed ^ 1);
+    fast_conv_case(&x, &w, &win, seed);
+}
+
+/// 3-tap, stride-1, undilated layers with enough channels for Winograd, any padding up to 2 and
+/// sizes that are not multiples of the 2-wide tile.
+fn winograd_case<const N: usize>(
+    batch: usize,
+    ci: usize,
+    co: usize,
+    axes: &[(usize, usize, usize)],
+    same: bool,
+    seed: u64,
+) {
+    let (mut lo, mut hi, mut input) = ([0; N], [0; N], [0; N]);
+    for (d, &(l, h, n)) in axes.iter().enumerate() {
+        lo[d] = l;
+        hi[d] = h;
+        input[d] = if same { n } else { n.max(3usize.saturating_sub(l + h)) };
+    }
+    let padding = if same { Padding::Same } else { Padding::Explicit { lo, hi } };
+    let win = Window::new([3; N]).padding(padding);
+    let x = Tensor::<N>::randn(batch, ci, input, 1.0, seed);
+    let w = Tensor::<N>::randn(co, ci, [3; N], 0.2, seed ^ 1);
+    fast_conv_case(&x, &w, &win, seed);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    #[test]
+    fn winograd_conv2d_matches_definition_and_gradients(
+        batch in 1usize..=2,
+        ci in WINOGRAD_MIN_CHANNELS..=WINOGRAD_MIN_CHANNELS + 3,
+        co in WINOGRAD_MIN_CHANNELS..=WINOGRAD_MIN_CHANNELS + 2,
+        axes in proptest::collection::vec((0usize..=2, 0usize..=2, 1usize..=9), 2),
+        same in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        winograd_case::<2>(batch, ci, co, &axes, same, seed);
+    }
+
+    #[test]
+    fn winograd_conv3d_matches_definition_and_gradients(
+        ci in WINOGRAD_MIN_CHANNELS..=WINOGRAD_MIN_CHANNELS + 1,
+        co in WINOGRAD_MIN_CHANNELS..=WINOGRAD_MIN_CHANNELS + 1,
+        axes in proptest::collection::vec((0usize..=2, 0usize..=2, 1usize..=5), 3),
+        same in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        winograd_case::<3>(1, ci, co, &axes, same, seed);
+    }
+}
+
+/// Enough tiles for several blocks of tiles (run in parallel) in 2D, against the definition.
+#[test]
+fn winograd_many_blocks_agree_with_definition() {
+    let x = Tensor::<2>::randn(1, 16, [181, 183], 1.0, 3);
+    let w = Tensor::<2>::randn(16, 16, [3, 3], 0.2, 4);
+    fast_conv_case(&x, &w, &Window::same(3), 5);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    #[test]
+    fn shifted_conv1d_matches_definition_and_gradients(
+        batch in 1usize..=2,
+        ci in 64usize..=67,
+        co in 64usize..=66,
+        k in 1usize..=6,
+        dil in 1usize..=2,
+        explicit in any::<bool>(),
+        lo in 0usize..=4,
+        hi in 0usize..=4,
+        n in 1usize..=23,
+        seed in any::<u64>(),
+    ) {
+        shifted_case(batch, ci, co, k, dil, explicit.then_some((lo, hi)), n, seed);
+    }
+}
+
+/// A bank with a wide branch (shifted products) and a narrow one (im2col) sums both gradients.
+#[test]
+fn shifted_and_unfolded_branches_mix_in_a_bank() {
+    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
+    use ndstyle::tensor::conv::{conv_bank_backward_input, conv_bank_forward};
+    let x = Tensor::<1>::randn(1, 64, [31], 1.0, 1);
+    let ws = [Tensor::<1>::randn(64, 64, [5], 0.2, 2), Tensor::<1>::randn(3, 64, [3], 0.2, 3)];
+    let wins = [Window::same(5), Window::same(3)];
+    let biases = [vec![0.1; 64], vec![-0.2; 3]];
+    let bank: Vec<_> = (0..2).map(|i| (&ws[i], biases[i].as_slice(), &wins[i])).collect();
+    let y = conv_bank_forward(&x, &bank).unwrap();
+    let r = Tensor::<1>::randn(1, 67, [31], 1.0, 4);
+    let dx = conv_bank_backward_input(&r, &[(&ws[0], &wins[0]), (&ws[1], &wins[1])], [31]).unwrap();
+    let mut want = Tensor::<1>::zeros(1, 64, [31]);
+    let mut off = 0;
+    for i in 0..2 {
+        let co = ws[i].batch();
+        let part = naive_conv(&x, &ws[i], Some(&biases[i]), &wins[i]);
+        for c in 0..co {
+            let want_c: Vec<f64> = part.channel(0, c).iter().map(|&v| v as f64).collect();
+            assert_close("bank branch", y.channel(0, off + c), &want_c, 1e-4, 1e-4);
+        }
+        let ri = Tensor::<1>::from_vec(1, co, [31], r.data()[off * 31..(off + co) * 31].to_vec()).unwrap();
+        want.axpy(1.0, &naive_backward_input(&ri, &ws[i], &wins[i], [31])).unwrap();
+        off += co;
+    }
+    assert!(dx.max_abs_diff(&want) < 1e-3, "bank gradient differs by {}", dx.max_abs_diff(&want));
+}
+
+/// The kernel settings parse as documented and reject anything else.
+#[test]
+fn kernel_settings_parse() {
+    use ndstyle::tensor::kernels::Kernels;
+    assert_eq!(Kernels::parse("all"), Some(Kernels::ALL));
+    assert_eq!(Kernels::parse("plain"), Some(Kernels::PLAIN));
+    assert_eq!(Kernels::parse("all,-winograd"), Some(Kernels { winograd: false, ..Kernels::ALL }));
+    assert_eq!(Kernels::parse("plain,syrk"), Some(Kernels { syrk: true, ..Kernels::PLAIN }));
+    assert_eq!(Kernels::parse("default"), Some(Kernels::DEFAULT));
+    assert_eq!(Kernels::parse("fast"), None);
+    assert_eq!(Kernels::parse("all,winogard"), None);
+}
