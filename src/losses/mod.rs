@@ -88,12 +88,6 @@ pub fn content_loss_weighted<const N: usize>(
     norm: Normalization,
     weight: f64,
 ) -> Result<(f64, Tensor<N>)> {
-    if !a.same_shape(t) {
-        return Err(Error::shape(
-            "content loss",
-            format!("activation {} vs target {}", a.shape_string(), t.shape_string()),
-        ));
-    }
     squared_error(a, t, norm.content_scale(a.channels(), a.positions()), weight)
 }
 
