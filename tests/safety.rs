@@ -385,17 +385,9 @@ fn silent_accepts_are_refused() {
     write_npy(&s, &[1, 32], &[0.25; 32]).unwrap();
     let init = d.join("init.npy");
     write_npy(&init, &[1, 20], &[0.5; 20]).unwrap();
-    let o = ndstyle()
-        .args(["stylize", "--quiet", "--rank", "1", "--iters", "1", "--init", "file", "--init-file"])
-        .arg(&init)
-        .arg("--content")
-        .arg(&c)
-        .arg("--style")
-        .arg(&s)
-        .arg("-o")
-        .arg(d.join("o.npy"))
-        .output()
-        .unwrap();
+    let init_arg = init.to_string_lossy().into_owned();
+    let o =
+        stylize(d, &c, &s, &d.join("o.npy"), &["--rank", "1", "--init", "file", "--init-file", &init_arg]);
     refused(&o, &["init.npy", "shape"]);
     // All style weights 0: `check` refuses it, and so does `stylize`.
     let yaml = d.join("zero.yaml");
@@ -406,15 +398,7 @@ fn silent_accepts_are_refused() {
     );
     std::fs::write(&yaml, text).unwrap();
     refused(&ndstyle().arg("check").arg(&yaml).output().unwrap(), &["zero.yaml", "style weight is 0"]);
-    let o = ndstyle()
-        .args(["stylize", "--quiet", "--rank", "1", "--iters", "1", "--style-weight", "0", "--content"])
-        .arg(&c)
-        .arg("--style")
-        .arg(&s)
-        .arg("-o")
-        .arg(d.join("o.npy"))
-        .output()
-        .unwrap();
+    let o = stylize(d, &c, &s, &d.join("o.npy"), &["--rank", "1", "--style-weight", "0"]);
     refused(&o, &["style weight is 0"]);
     assert!(!d.join("o.npy").exists());
 }

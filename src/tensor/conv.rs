@@ -416,12 +416,12 @@ fn check_output<const N: usize>(
 
 /// A raw pointer that tiles share; each tile writes only its own disjoint elements.
 #[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
+pub(super) struct SendPtr(pub(super) *mut f32);
 // SAFETY: used only to write disjoint regions from different threads (see each use).
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 impl SendPtr {
-    fn get(self) -> *mut f32 {
+    pub(super) fn get(self) -> *mut f32 {
         self.0
     }
 }

@@ -16,6 +16,7 @@
 
 use rayon::prelude::*;
 
+use super::conv::SendPtr;
 use super::gemm::{matmul, MatMut, MatRef, Threads};
 use super::geometry::{unravel, Geometry};
 use super::Tensor;
@@ -357,17 +358,5 @@ fn scatter<const N: usize>(
                 unsafe { *out.get().add(c * pout + pos) += r[(q * co + c) * nt + j] };
             }
         }
-    }
-}
-
-/// A raw pointer that blocks share; each block writes only its own tiles' outputs.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: used only to write disjoint regions from different threads (see `scatter`).
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
     }
 }
