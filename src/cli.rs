@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use ndstyle::runner::given::default_of_key;
 
 mod datasets;
 mod demo;
@@ -30,7 +31,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Stylise a content input with one or more style inputs (.npy of any rank, PNG/JPEG images).
+    /// Stylise a content input with one or more style inputs (any format of `ndstyle info`).
     Stylize(Box<stylize::StylizeArgs>),
     /// Make the bundled samples and stylise one of each kind (ECG, audio, image, volume, video).
     Demo(demo::DemoArgs),
@@ -48,7 +49,7 @@ pub enum Command {
     Status(experiment::StatusArgs),
     /// The project's small samples: `datasets generate [--out datasets]`.
     Datasets(datasets::DatasetsArgs),
-    /// Print the build's capabilities: ranks, extractors, threads.
+    /// Print the build's capabilities: ranks, extractors, file formats, threads.
     Info,
 }
 
@@ -57,14 +58,17 @@ pub enum Command {
 pub struct ExtractorArgs {
     /// Feature extractor: auto (spectral for audio, random-bank otherwise), random-bank, random-vgg,
     /// spectral, vgg16 or vgg19 (these two need --weights).
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = default_of_key("extractor.name"))]
     pub extractor: String,
     /// Pooling between VGG blocks: max or avg.
-    #[arg(long, default_value = "max")]
+    #[arg(long, default_value = default_of_key("extractor.pooling"))]
     pub pooling: String,
-    /// Spatial rank for .npy inputs (default: inferred from the array).
+    /// Spatial rank for .npy inputs (default: inferred from the array's shape and said).
     #[arg(long)]
     pub rank: Option<usize>,
+    /// Where the channels of .npy inputs are: channels-first or channels-last (default: inferred).
+    #[arg(long)]
+    pub layout: Option<String>,
     /// Content layers, comma-separated (default: the extractor's).
     #[arg(long, value_delimiter = ',')]
     pub content_layers: Option<Vec<String>>,
@@ -72,10 +76,10 @@ pub struct ExtractorArgs {
     #[arg(long, value_delimiter = ',')]
     pub style_layers: Option<Vec<String>>,
     /// Cost normalisation: lecture, gatys or johnson.
-    #[arg(long, default_value = "lecture")]
+    #[arg(long, default_value = default_of_key("losses.normalization"))]
     pub norm: String,
     /// Seed of the random extractor and the initial noise.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value = default_of_key("extractor.seed"))]
     pub seed: u64,
     /// Resize images so their longer side is this many pixels.
     #[arg(long)]
@@ -104,20 +108,31 @@ pub struct ExtractorArgs {
 impl ExtractorArgs {
     /// The extractor these options name, `auto` resolved for the input at `path`.
     pub fn spec(&self, path: &std::path::Path) -> anyhow::Result<ndstyle::extractors::ExtractorSpec> {
-        let name = match self.extractor.as_str() {
-            "auto" => match ndstyle::data::kind_of(path)? {
-                Some(ndstyle::modality::Kind::Audio) => "spectral",
-                _ => "random-bank",
-            },
-            other => other,
-        };
-        Ok(ndstyle::extractors::ExtractorSpec {
-            name: name.to_string(),
-            pooling: self.pooling.parse()?,
-            seed: self.seed,
+        let mut given = self.given()?;
+        given.content_layers = None;
+        given.style_layers = None;
+        let kind = ndstyle::data::kind_of(path)?;
+        Ok(given.build(kind, false).map_err(flag_error)?.extractor)
+    }
+
+    /// The extractor and loss settings these options give.
+    pub fn given(&self) -> anyhow::Result<ndstyle::runner::Given> {
+        Ok(ndstyle::runner::Given {
+            extractor: Some(self.extractor.clone()),
+            pooling: Some(self.pooling.clone()),
+            seed: Some(self.seed),
             weights: self.weights.clone(),
+            content_layers: self.content_layers.clone(),
+            style_layers: self.style_layers.as_deref().map(parse_style_layers).transpose()?,
+            norm: Some(self.norm.clone()),
+            ..Default::default()
         })
     }
+}
+
+/// A bad setting as a command-line error naming the flag.
+pub fn flag_error(b: ndstyle::runner::Bad) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", b.setting.flag, b.message)
 }
 
 impl ExtractorArgs {
@@ -135,6 +150,8 @@ impl ExtractorArgs {
             stft: StftConfig { n_fft: self.n_fft, hop: self.hop },
             griffin_lim: GriffinLim { iterations: self.griffin_lim, ..GriffinLim::default() },
             window,
+            rank: self.rank,
+            layout: self.layout.as_deref().map(str::parse).transpose()?,
         })
     }
 }
@@ -183,6 +200,11 @@ pub fn run() -> anyhow::Result<()> {
             println!("ndstyle {}", env!("CARGO_PKG_VERSION"));
             println!("spatial ranks: 1, 2, 3");
             println!("extractors: {}", ndstyle::extractors::NAMES.join(", "));
+            println!("formats:");
+            for f in ndstyle::modality::registry::FORMATS {
+                let kind = f.kind().map_or("any rank", |k| k.name());
+                println!("  {:<7} {} ({kind})", f.name(), f.about().spelling.replace('`', ""));
+            }
             println!("threads: {}", rayon::current_num_threads());
             Ok(())
         }

@@ -1,6 +1,8 @@
 //! The library's one error type: every variant says what was wrong and where.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Errors raised by the library. The binary maps them to a one-line message and a non-zero exit.
 #[derive(Debug, thiserror::Error)]
@@ -24,14 +26,46 @@ pub enum Error {
     /// What an input or setting needs exceeds the memory budget (see [`crate::budget`]).
     #[error("{0}")]
     Budget(String),
-    /// An experiment config is wrong at a file, line, column and key.
+    /// A setting is wrong at a file (or argument), line, column and key.
     #[error(transparent)]
-    Config(#[from] Box<crate::config::ConfigError>),
+    Located(#[from] Box<Located>),
 }
 
-impl From<crate::config::ConfigError> for Error {
-    fn from(e: crate::config::ConfigError) -> Self {
-        Error::Config(Box::new(e))
+impl From<Located> for Error {
+    fn from(e: Located) -> Self {
+        Error::Located(Box::new(e))
+    }
+}
+
+/// Where a setting came from: a config file or a command-line argument, with a 1-based line and
+/// column (0 where unknown).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Loc {
+    pub source: Arc<str>,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.source, self.line, self.column)
+    }
+}
+
+/// An error at a located key: where (file:line:column), which key (dotted path), and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{loc}: {key}: {message}")]
+pub struct Located {
+    pub loc: Loc,
+    /// The dotted key path (`losses.beta`, `inputs.styles[1].path`), or `(document)` for the root.
+    pub key: String,
+    pub message: String,
+}
+
+impl Located {
+    pub fn new(loc: &Loc, key: &str, message: impl Into<String>) -> Self {
+        let key = if key.is_empty() { "(document)".to_string() } else { key.to_string() };
+        Located { loc: loc.clone(), key, message: message.into() }
     }
 }
 

@@ -108,7 +108,7 @@ fn bad_inputs_give_one_line_errors_and_write_nothing() {
     ndstyle::io::npy::write_npy(&nan, &[2, 16], &[f32::NAN; 32]).unwrap();
     assert_one_line_error(&run(&nan, &good), &["nan.npy"]);
     assert!(!out.exists(), "nothing is written on error");
-    assert_one_line_error(&run_with(&good, &good, &["--iters", "0"]), &["iterations"]);
+    assert_one_line_error(&run_with(&good, &good, &["--iters", "0"]), &["--iters", "at least 1"]);
     let o = run_with(&good, &good, &["--iters", "2", "--extractor", "nope"]);
     assert_one_line_error(&o, &["nope", "random-bank"]);
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ndstyle::data;
 use ndstyle::modality::audio::{self, GriffinLim, SampleFormat, StftConfig};
 use ndstyle::modality::signal::{self, EcgParams, SignalMeta};
 use ndstyle::modality::video::{self, FrameMeta};
@@ -38,14 +39,16 @@ fn files_in(d: &Path) -> Vec<String> {
 #[test]
 fn modality_kind_detection() {
     let d = scratch("kind");
-    assert_eq!(Kind::detect(Path::new("a/b.csv")).unwrap(), Kind::Signal);
-    assert_eq!(Kind::detect(Path::new("x.WAV")).unwrap(), Kind::Audio);
-    assert_eq!(Kind::detect(Path::new("x.jpeg")).unwrap(), Kind::Image);
-    assert_eq!(Kind::detect(Path::new("ct.nii.gz")).unwrap(), Kind::Volume);
-    assert_eq!(Kind::detect(Path::new("v.h5:/group/data")).unwrap(), Kind::Volume);
-    assert_eq!(Kind::detect(&d).unwrap(), Kind::Video);
-    assert!(Kind::detect(Path::new("x.npy")).is_err());
-    assert!(Kind::detect(Path::new("x.txt")).unwrap_err().to_string().contains("x.txt"));
+    let kind = |p: &Path| data::kind_of(p).unwrap();
+    assert_eq!(kind(Path::new("a/b.csv")), Some(Kind::Signal));
+    assert_eq!(kind(Path::new("x.WAV")), Some(Kind::Audio));
+    assert_eq!(kind(Path::new("x.jpeg")), Some(Kind::Image));
+    assert_eq!(kind(Path::new("ct.nii.gz")), Some(Kind::Volume));
+    assert_eq!(kind(Path::new("ct.nii")), Some(Kind::Volume));
+    assert_eq!(kind(Path::new("v.h5:/group/data")), Some(Kind::Volume));
+    assert_eq!(kind(&d), Some(Kind::Video));
+    assert_eq!(kind(Path::new("x.npy")), None);
+    assert!(data::kind_of(Path::new("x.txt")).err().unwrap().to_string().contains("x.txt"));
     assert_eq!(Kind::Video.rank(), 3);
     let h = H5Path::parse("dir/v.h5:/group/data").unwrap();
     assert_eq!((h.file, h.dataset.as_str()), (PathBuf::from("dir/v.h5"), "group/data"));

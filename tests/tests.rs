@@ -20,6 +20,7 @@ mod optim;
 mod reference;
 mod safety;
 mod samples;
+mod structure;
 mod stylize;
 mod tiled;
 mod util;

@@ -8,6 +8,7 @@ use super::{parse_style_layers, ExtractorArgs};
 use ndstyle::data;
 use ndstyle::extractors;
 use ndstyle::losses::{Objective, Weights};
+use ndstyle::with_rank;
 
 #[derive(Args, Debug)]
 pub struct DistanceArgs {
@@ -20,11 +21,8 @@ pub struct DistanceArgs {
 }
 
 pub fn run(a: &DistanceArgs) -> anyhow::Result<()> {
-    match data::probe_rank(&a.a, a.ext.rank)? {
-        1 => run_rank::<1>(a),
-        2 => run_rank::<2>(a),
-        _ => run_rank::<3>(a),
-    }
+    let rank = data::probe_rank(&a.a, &a.ext.load_options()?)?;
+    with_rank!(rank, N => run_rank::<N>(a))
 }
 
 fn run_rank<const N: usize>(a: &DistanceArgs) -> anyhow::Result<()> {

@@ -6,14 +6,12 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::progress::Bar;
-use super::{parse_style_layers, ExtractorArgs};
+use super::{flag_error, ExtractorArgs};
 use ndstyle::data;
-use ndstyle::losses::Weights;
-use ndstyle::modality::color::{self, PreserveColor};
-use ndstyle::runner::{
-    check_outputs, load_inputs, resize_longer_side, sibling, stylize, verdict, write_outputs, Init,
-    OptimizerKind, Progress, Settings, Target,
-};
+use ndstyle::modality::color::PreserveColor;
+use ndstyle::pipeline::{self, Job};
+use ndstyle::runner::given::default_of_key;
+use ndstyle::runner::{check_outputs, sibling, Given, Settings, Target};
 
 #[derive(Args, Debug)]
 pub struct StylizeArgs {
@@ -26,43 +24,44 @@ pub struct StylizeArgs {
     /// Blend weight of each style, in order (default: equal).
     #[arg(long)]
     pub style_weight: Vec<f64>,
-    /// The result (.png, .jpg or .npy); OUT.losses.csv, OUT.losses.png and OUT.ckpt go beside it.
+    /// The result, in the format its extension names (`ndstyle info` lists them; usually the
+    /// content's); OUT.losses.csv, OUT.losses.png and OUT.ckpt go beside it.
     #[arg(short, long)]
     pub output: PathBuf,
     #[command(flatten)]
     pub ext: ExtractorArgs,
     /// Content weight α.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value = default_of_key("losses.alpha"))]
     pub alpha: f64,
     /// Style weight β.
-    #[arg(long, default_value_t = 1e3)]
+    #[arg(long, default_value = default_of_key("losses.beta"))]
     pub beta: f64,
     /// Total-variation weight.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value = default_of_key("losses.tv"))]
     pub tv: f64,
     /// Optimiser: lbfgs or adam.
-    #[arg(long, default_value = "lbfgs")]
+    #[arg(long, default_value = default_of_key("optimizer.name"))]
     pub optimizer: String,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value = default_of_key("optimizer.lr"))]
     pub lr: f32,
     /// Iterations per pyramid level.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value = default_of_key("optimizer.iterations"))]
     pub iters: usize,
     /// Stop a level when the relative loss change falls below this.
     #[arg(long)]
     pub rel_tol: Option<f32>,
     /// Pyramid levels (1 = full size only; each level halves the size).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value = default_of_key("optimizer.levels"))]
     pub levels: usize,
     /// Start from noise, content, content+noise[:RATIO] or file (with --init-file).
-    #[arg(long, default_value = "noise")]
+    #[arg(long, default_value = default_of_key("init"))]
     pub init: String,
     /// The starting point for --init file.
     #[arg(long)]
     pub init_file: Option<PathBuf>,
     /// Write a checkpoint every K iterations (0: at the end of each level only).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value = default_of_key("optimizer.checkpoint_every"))]
     pub checkpoint_every: usize,
     /// Continue an interrupted run from OUT.ckpt.
     #[arg(long)]
@@ -90,15 +89,6 @@ pub struct StylizeArgs {
 }
 
 pub fn run(a: &StylizeArgs) -> anyhow::Result<()> {
-    let rank = data::probe_rank(&a.content, a.ext.rank)?;
-    match rank {
-        1 => run_rank::<1>(a),
-        2 => run_rank::<2>(a),
-        _ => run_rank::<3>(a),
-    }
-}
-
-fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
     let out = &a.output;
     let ckpt = sibling(out, "ckpt");
     guard_outputs(a, &ckpt)?;
@@ -108,48 +98,48 @@ fn run_rank<const N: usize>(a: &StylizeArgs) -> anyhow::Result<()> {
             ckpt.display()
         );
     }
-    if a.style_weight.len() > a.style.len()
-        || (!a.style_weight.is_empty() && a.style_weight.len() != a.style.len())
-    {
+    if !a.style_weight.is_empty() && a.style_weight.len() != a.style.len() {
         bail!("--style-weight given {} times for {} styles", a.style_weight.len(), a.style.len());
     }
+    let load = a.ext.load_options()?;
+    let rank = data::probe_rank(&a.content, &load)?;
     if let Some(side) = a.size {
-        if N != 2 || side == 0 {
+        if rank != 2 || side == 0 {
             bail!("--size {side}: resizes images (rank 2) to a longer side of at least 1 pixel");
         }
     }
-    let settings = settings(a)?;
     let weights = a.style_weight.iter().copied().chain(std::iter::repeat(1.0));
-    let styles: Vec<(PathBuf, f64)> = a.style.iter().cloned().zip(weights).collect();
-    let preserve: PreserveColor = a.preserve_color.parse()?;
-    let (mut inputs, source) =
-        load_inputs::<N>(&a.content, &styles, a.init_file.as_deref(), &a.ext.load_options()?)?;
-    if let Some(side) = a.size {
-        ndstyle::budget::check_resize(inputs.content.channels(), &inputs.content.spatial(), side)?;
-    }
-    let restore = color::prepare(preserve, &mut inputs.content, &mut inputs.styles, inputs.init.as_mut())
-        .with_context(|| format!("--preserve-color {}", preserve.name()))?;
-    let mut outcome =
-        with_progress(a, &settings, |on_iter| stylize(&settings, &inputs, Some(&ckpt), a.resume, on_iter))?;
-    outcome.result = restore.finish(outcome.result)?;
-    if let Some(side) = a.size {
-        outcome.result = resize_longer_side(&outcome.result, side)?;
-    }
-    write_outputs(out, &outcome, source)?;
-    std::fs::remove_file(&ckpt).with_context(|| format!("removing {}", ckpt.display()))?;
+    let job = Job {
+        content: a.content.clone(),
+        styles: a.style.iter().cloned().zip(weights).collect(),
+        init_file: a.init_file.clone(),
+        load,
+        settings: settings(a)?,
+        preserve_color: a.preserve_color.parse()?,
+        size: a.size,
+        output: out.clone(),
+        resume: a.resume,
+    };
+    let bar = Bar::new(a.quiet, job.settings.iters, job.settings.levels);
+    let done = pipeline::execute(&job, &mut Watching(&bar));
+    bar.finish();
+    let done = match job.preserve_color {
+        PreserveColor::None => done?,
+        p => done.with_context(|| format!("--preserve-color {}", p.name()))?,
+    };
     if !a.quiet {
-        let last = outcome.log.last().map(|r| r.total).unwrap_or(f64::NAN);
         eprintln!(
-            "wrote {} (final loss {last:.4e}), {}, {}",
+            "wrote {} (final loss {:.4e}), {}, {}",
             out.display(),
+            done.final_loss[0],
             sibling(out, "losses.csv").display(),
             sibling(out, "losses.png").display()
         );
-        for line in verdict::stop_lines(&outcome.stops, settings.levels) {
+        for line in &done.stops {
             eprintln!("{line}");
         }
     }
-    match verdict::no_progress(&outcome) {
+    match done.no_progress {
         Some(why) if !a.allow_no_progress => {
             bail!(
                 "{why}; the result is in {} to look at; pass --allow-no-progress to accept it",
@@ -186,44 +176,35 @@ fn guard_outputs(a: &StylizeArgs, ckpt: &std::path::Path) -> anyhow::Result<()> 
 }
 
 fn settings(a: &StylizeArgs) -> anyhow::Result<Settings> {
-    let optimizer = match a.optimizer.as_str() {
-        "lbfgs" => OptimizerKind::Lbfgs,
-        "adam" => OptimizerKind::Adam { lr: a.lr },
-        o => bail!("--optimizer '{o}' is not known (lbfgs or adam)"),
-    };
-    let init: Init = a.init.parse()?;
-    if init == Init::File && a.init_file.is_none() {
-        bail!("--init file needs --init-file PATH");
-    }
-    let s = Settings {
-        extractor: a.ext.spec(&a.content)?,
-        content_layers: a.ext.content_layers.clone(),
-        style_layers: a.ext.style_layers.as_deref().map(parse_style_layers).transpose()?,
-        weights: Weights { content: a.alpha, style: a.beta, tv: a.tv, norm: a.ext.norm.parse()? },
-        optimizer,
-        iters: a.iters,
+    let given = Given {
+        alpha: Some(a.alpha),
+        beta: Some(a.beta),
+        tv: Some(a.tv),
+        optimizer: Some(a.optimizer.clone()),
+        lr: Some(a.lr),
+        iters: Some(a.iters),
+        levels: Some(a.levels),
         rel_tol: a.rel_tol,
-        levels: a.levels,
-        init,
-        checkpoint_every: a.checkpoint_every,
+        checkpoint_every: Some(a.checkpoint_every),
+        init: Some(a.init.clone()),
         tile: a.tile,
+        ..a.ext.given()?
     };
+    let kind = data::kind_of(&a.content)?;
+    let s = given.build(kind, a.init_file.is_some()).map_err(flag_error)?;
     s.validate()?;
     Ok(s)
 }
 
-/// Run `f` with a progress bar (or silently with `--quiet`).
-pub fn with_progress<T>(
-    a: &StylizeArgs,
-    s: &Settings,
-    f: impl FnOnce(&mut dyn FnMut(&Progress) -> ndstyle::Result<()>) -> ndstyle::Result<T>,
-) -> anyhow::Result<T> {
-    let bar = Bar::new(a.quiet, s.iters, s.levels);
-    let mut on_iter = |p: &Progress| {
-        bar.update(p);
+/// The progress bar and notes on stderr.
+struct Watching<'a>(&'a Bar);
+
+impl pipeline::Watch for Watching<'_> {
+    fn note(&mut self, note: &str) {
+        eprintln!("note: {note}");
+    }
+    fn iter(&mut self, p: &ndstyle::runner::Progress) -> ndstyle::Result<()> {
+        self.0.update(p);
         Ok(())
-    };
-    let out = f(&mut on_iter);
-    bar.finish();
-    Ok(out?)
+    }
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use ndstyle::data;
 use ndstyle::extractors::{self, ExtractorSpec};
 use ndstyle::visualize::{self, Parallel, ScanOptions, Units};
+use ndstyle::with_rank;
 
 #[derive(Args, Debug)]
 pub struct VisualizeArgs {
@@ -63,11 +64,8 @@ pub struct VisualizeArgs {
 
 pub fn run(a: &VisualizeArgs) -> anyhow::Result<()> {
     let files = visualize::list_files(&a.data)?;
-    match data::probe_rank(&files[0], a.rank)? {
-        1 => run_rank::<1>(a, &files),
-        2 => run_rank::<2>(a, &files),
-        _ => run_rank::<3>(a, &files),
-    }
+    let rank = data::probe_rank(&files[0], &data::LoadOptions { rank: a.rank, ..Default::default() })?;
+    with_rank!(rank, N => run_rank::<N>(a, &files))
 }
 
 fn run_rank<const N: usize>(a: &VisualizeArgs, files: &[PathBuf]) -> anyhow::Result<()> {
@@ -97,7 +95,7 @@ fn run_rank<const N: usize>(a: &VisualizeArgs, files: &[PathBuf]) -> anyhow::Res
     let top = visualize::scan(&ext.net, &a.layer, files, &opts)?;
     let render = visualize::RenderOptions {
         cell: a.cell,
-        scale: if top.source == data::Source::Image {
+        scale: if top.source.kind == Some(ndstyle::modality::Kind::Image) {
             visualize::Scale::Unit
         } else {
             visualize::Scale::PerPatch

@@ -31,6 +31,8 @@ pub struct RawExperiment {
     pub outputs: RawOutputs,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_memory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tile: Option<usize>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -56,6 +58,8 @@ pub struct RawInputs {
     pub griffin_lim: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
 }
 
 /// A style input: a path (or glob), or a path with its blend weight.

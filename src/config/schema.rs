@@ -50,35 +50,37 @@ pub const KEYS: &[KeyDoc] = &[
     k("inputs.n_fft", "even integer ≥ 4", "2048", Scalar, "n_fft", "Audio: STFT length; the spectrogram has `n_fft/2 + 1` frequency bins as channels."),
     k("inputs.hop", "1 to n_fft/2", "512", Scalar, "hop", "Audio: STFT hop in samples."),
     k("inputs.griffin_lim", "integer ≥ 0", "100", No, "", "Audio: Griffin–Lim iterations that find the phase of the result."),
+    k("inputs.layout", "channels-first or channels-last", "inferred", No, "", "`.npy` inputs: where the channel axis is; inferred from the shape otherwise (see docs/modalities.md) and reported."),
     k("inputs.window", "[lo, hi]", "none", No, "", "Volumes: intensity window mapped to [0, 1] before stylising and back on output (e.g. `[-1000, 400]` for CT in HU)."),
-    k("extractor", "mapping", "random-bank", No, "", "The feature extractor."),
-    k("extractor.name", "string", "random-bank", Scalar, "extractor", "`random-bank`, `random-vgg`, `spectral` (1D only), or a pretrained name the build knows."),
+    k("extractor", "mapping", "auto", No, "", "The feature extractor."),
+    k("extractor.name", "string", "", Scalar, "extractor", "`auto` (`spectral` for audio, `random-bank` otherwise), `random-bank`, `random-vgg`, `spectral` (1D only), or a pretrained name the build knows."),
     k("extractor.weights", "path", "none", No, "", "HDF5 weights file for pretrained extractors."),
-    k("extractor.pooling", "max or avg", "max", Scalar, "pooling", "Pooling between VGG blocks."),
-    k("extractor.seed", "integer ≥ 0", "0", Scalar, "seed", "Seed of random extractors and of the initial noise."),
+    k("extractor.pooling", "max or avg", "", Scalar, "pooling", "Pooling between VGG blocks."),
+    k("extractor.seed", "integer ≥ 0", "", Scalar, "seed", "Seed of random extractors and of the initial noise."),
     k("extractor.content_layers", "list of layer names", "the extractor's", List, "content_layers", "Layers of the content loss."),
     k("extractor.style_layers", "list of layer names", "the extractor's", List, "layers", "Layers of the style loss. A list of lists sweeps over layer sets."),
     k("losses", "mapping", "defaults below", No, "", "Weights of the objective `J = α·J_content + β·J_style + tv·TV`."),
-    k("losses.alpha", "number ≥ 0", "1", Scalar, "alpha", "Content weight α."),
-    k("losses.beta", "number ≥ 0", "1e3", Scalar, "beta", "Style weight β."),
+    k("losses.alpha", "number ≥ 0", "", Scalar, "alpha", "Content weight α."),
+    k("losses.beta", "number ≥ 0", "", Scalar, "beta", "Style weight β."),
     k("losses.style_layer_weights", "mapping layer → number ≥ 0", "equal, summing to 1", No, "", "Per-layer style weights λ_l; layers not named get 1/(number of style layers)."),
-    k("losses.tv", "number ≥ 0", "0", Scalar, "tv", "Total-variation weight."),
-    k("losses.normalization", "lecture, gatys or johnson", "lecture", Scalar, "norm", "Normalisation of the content and style costs."),
+    k("losses.tv", "number ≥ 0", "", Scalar, "tv", "Total-variation weight."),
+    k("losses.normalization", "lecture, gatys or johnson", "", Scalar, "norm", "Normalisation of the content and style costs."),
     k("optimizer", "mapping", "defaults below", No, "", "Optimiser and schedule."),
-    k("optimizer.name", "lbfgs or adam", "lbfgs", Scalar, "optimizer", "The optimiser."),
-    k("optimizer.lr", "number > 0", "0.02", Scalar, "lr", "Adam's learning rate (ignored by L-BFGS)."),
-    k("optimizer.iterations", "integer ≥ 1", "100", Scalar, "iters", "Iterations per pyramid level."),
-    k("optimizer.levels", "1 to 8", "1", Scalar, "levels", "Pyramid levels; each level below the finest halves the size."),
-    k("optimizer.rel_tol", "number ≥ 0", "none", Scalar, "rel_tol", "Stop a level when the relative loss change falls below this."),
+    k("optimizer.name", "lbfgs or adam", "", Scalar, "optimizer", "The optimiser."),
+    k("optimizer.lr", "number > 0", "", Scalar, "lr", "Adam's learning rate (ignored by L-BFGS)."),
+    k("optimizer.iterations", "integer ≥ 1", "", Scalar, "iters", "Iterations per pyramid level."),
+    k("optimizer.levels", "1 to 8", "", Scalar, "levels", "Pyramid levels; each level below the finest halves the size."),
+    k("optimizer.rel_tol", "number ≥ 0", "", Scalar, "rel_tol", "Stop a level when the relative loss change falls below this."),
     k("optimizer.allow_no_progress", "true or false", "false", No, "", "Count a run whose loss did not fall by 10%, or that the optimiser stopped at iteration 0–1, as done instead of failed."),
-    k("optimizer.checkpoint_every", "integer ≥ 0", "10", No, "", "Checkpoint every this many iterations (0: at the end of each level)."),
-    k("init", "string", "noise", Scalar, "init", "`noise`, `content`, `content+noise[:RATIO]` or `file` (with `inputs.init_file`)."),
+    k("optimizer.checkpoint_every", "integer ≥ 0", "", No, "", "Checkpoint every this many iterations (0: at the end of each level)."),
+    k("init", "string", "", Scalar, "init", "`noise`, `content`, `content+noise[:RATIO]` or `file` (with `inputs.init_file`)."),
     k("preserve_color", "none, luminance or histogram", "none", Scalar, "color", "RGB inputs: keep the content's colours by stylising the luminance (Y of YIQ) only, or by matching the styles' colour mean and covariance to the content's first (Gatys et al. 2016)."),
+    k("tile", "integer ≥ 1", "", Scalar, "tile", "Evaluate over tiles of this many positions per axis: the same objective and gradient in memory bounded by the tile; unset, tiles are used only when the whole input would exceed the memory budget."),
     k("max_memory", "size such as 8G or 512M", "half the machine's memory", No, "", "Memory budget: inputs, activations and STFTs whose sizes (computed from shapes before allocating) exceed it are refused with what they need; `--max-memory` on the command line takes precedence."),
     k("outputs", "mapping", "defaults below", No, "", "Where results go."),
     k("outputs.directory", "path", "runs/<name>", No, "", "The experiment directory (one subdirectory per run); `-o DIR` overrides it."),
     k("outputs.size", "integer ≥ 1", "the content's size", Scalar, "size", "Images: resize the result so that its longer side is this many pixels (linear interpolation)."),
-    k("outputs.format", "png, jpg, npy, csv, wav, nii, nii.gz or frames", "the content's format (npy for `.npy` and HDF5)", No, "", "The result's format: png/jpg for images, csv for signals (sampling rate and leads kept), wav for audio (Griffin–Lim), nii/nii.gz for volumes (header kept), frames (a folder `result/` of PNG frames) for rank 3 with 1 or 3 channels; npy for any."),
+    k("outputs.format", "a format name of docs/modalities.md", "the content's format (npy for `.npy` and HDF5)", No, "", "The result's format: png/jpg for images, csv, edf or hea (WFDB) for signals (sampling rate, leads and units kept), wav for audio (Griffin–Lim), nii/nii.gz for volumes (header kept), frames (a folder `result/` of PNG frames) for rank 3 with 1 or 3 channels; npy for any."),
 ];
 
 /// The documentation of `key`, if it is documented.
@@ -99,12 +101,16 @@ pub fn markdown() -> String {
          | key | type | default | sweep | meaning |\n|---|---|---|---|---|\n",
     );
     for d in KEYS {
+        let default = match d.default {
+            "" => crate::runner::given::SETTINGS.iter().find(|s| s.key == d.key).map_or("", |s| s.default),
+            other => other,
+        };
         let sweep = match d.sweep {
             Sweep::No => String::new(),
             Sweep::Scalar => format!("list (`{}=`)", d.label),
             Sweep::List => format!("list of lists (`{}=`)", d.label),
         };
-        s.push_str(&format!("| `{}` | {} | {} | {} | {} |\n", d.key, d.ty, d.default, sweep, d.doc));
+        s.push_str(&format!("| `{}` | {} | {} | {} | {} |\n", d.key, d.ty, default, sweep, d.doc));
     }
     s.push_str(
         "\n## Sweeps\n\n\

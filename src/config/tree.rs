@@ -7,46 +7,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::error::{Loc, Located as ConfigError};
+
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
-
-/// Where a node came from: the config file or a `--set` argument, with a 1-based line and column
-/// (0 where unknown).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Loc {
-    pub source: Arc<str>,
-    pub line: u32,
-    pub column: u32,
-}
-
-impl fmt::Display for Loc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.source, self.line, self.column)
-    }
-}
-
-impl Loc {
-    fn unknown() -> Self {
-        Loc { source: Arc::from(""), line: 0, column: 0 }
-    }
-}
-
-/// A configuration error: where (file:line:column), which key (dotted path), and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{loc}: {key}: {message}")]
-pub struct ConfigError {
-    pub loc: Loc,
-    /// The dotted key path (`losses.beta`, `inputs.styles[1].path`), or `(document)` for the root.
-    pub key: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(loc: &Loc, key: &str, message: impl Into<String>) -> Self {
-        let key = if key.is_empty() { "(document)".to_string() } else { key.to_string() };
-        ConfigError { loc: loc.clone(), key, message: message.into() }
-    }
-}
 
 /// A mapping key with its location.
 #[derive(Clone, Debug, PartialEq)]
@@ -231,7 +195,7 @@ impl<'de> Deserialize<'de> for Node {
 struct NodeVisitor;
 
 fn node(value: Value) -> Node {
-    Node { value, loc: Loc::unknown() }
+    Node { value, loc: Loc::default() }
 }
 
 impl<'de> Visitor<'de> for NodeVisitor {

@@ -6,13 +6,11 @@ use super::raw::{RawExperiment, RawStyle};
 use super::tree::{ConfigError, Node};
 use super::Run;
 use crate::data::LoadOptions;
-use crate::extractors::{ExtractorSpec, Pooling, NAMES};
-use crate::losses::{Normalization, Weights};
 use crate::modality::audio::{GriffinLim, StftConfig};
 use crate::modality::color::PreserveColor;
 use crate::modality::volume::IntensityWindow;
-use crate::modality::Kind;
-use crate::runner::{Init, OptimizerKind, Settings};
+use crate::modality::{registry, Kind};
+use crate::runner::{Given, OptimizerKind, Settings};
 
 type Res<T> = std::result::Result<T, ConfigError>;
 
@@ -60,13 +58,10 @@ fn strip_invalid(msg: &str) -> String {
 fn kind_of(at: &At, kind: Option<&str>) -> Res<Option<Kind>> {
     match kind {
         None | Some("auto") => Ok(None),
-        Some("signal") => Ok(Some(Kind::Signal)),
-        Some("audio") => Ok(Some(Kind::Audio)),
-        Some("image") => Ok(Some(Kind::Image)),
-        Some("volume") => Ok(Some(Kind::Volume)),
-        Some("video") => Ok(Some(Kind::Video)),
-        Some(k) => Err(at
-            .err("inputs.kind", format!("'{k}' is not known (signal, audio, image, volume, video or auto)"))),
+        Some(k) => Kind::from_name(k).map(Some).ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+            at.err("inputs.kind", format!("'{k}' is not known ({} or auto)", names.join(", ")))
+        }),
     }
 }
 
@@ -97,11 +92,15 @@ fn load_options(at: &At, i: &super::raw::RawInputs) -> Res<LoadOptions> {
             return Err(at.err("inputs.window", format!("needs two numbers [lo, hi], not {}", v.len())))
         }
     };
-    Ok(LoadOptions { max_side: i.max_side, fs: i.fs, stft, griffin_lim, window })
+    let layout = match &i.layout {
+        Some(l) => Some(at.parse("inputs.layout", l)?),
+        None => None,
+    };
+    Ok(LoadOptions { max_side: i.max_side, fs: i.fs, stft, griffin_lim, window, rank: i.rank, layout })
 }
 
 /// The output format for `content` of `rank`: the configured one checked against the data, or
-/// the content's own format.
+/// the content's own format (`npy` for formats with no writer of their own kind, such as HDF5).
 fn output_format(
     at: &At,
     given: Option<&str>,
@@ -109,58 +108,28 @@ fn output_format(
     kind: Option<Kind>,
     rank: usize,
 ) -> Res<String> {
-    let e = ext(content);
-    let own = match kind {
-        Some(Kind::Image) => {
-            if e == "jpeg" {
-                "jpg".to_string()
-            } else {
-                e.clone()
-            }
-        }
-        Some(Kind::Signal) => "csv".into(),
-        Some(Kind::Audio) => "wav".into(),
-        Some(Kind::Video) => "frames".into(),
-        Some(Kind::Volume) if content.to_string_lossy().to_ascii_lowercase().ends_with(".nii.gz") => {
-            "nii.gz".into()
-        }
-        Some(Kind::Volume) if e == "nii" => "nii".into(),
-        _ => "npy".into(),
+    let own = match crate::data::format_of(content) {
+        Ok(f) if f.name() != "h5" => f.name(),
+        _ => "npy",
     };
-    let format = match given {
-        None => return Ok(own),
-        Some("jpeg") => "jpg",
-        Some(f @ ("png" | "jpg" | "npy" | "csv" | "wav" | "nii" | "nii.gz" | "frames")) => f,
-        Some(f) => {
-            return Err(at.err(
-                "outputs.format",
-                format!("'{f}' is not known (png, jpg, npy, csv, wav, nii, nii.gz or frames)"),
-            ))
-        }
+    let Some(given) = given else { return Ok(own.to_string()) };
+    let Some(format) = registry::by_name(given) else {
+        return Err(at.err("outputs.format", format!("'{given}' is not known ({})", registry::names())));
     };
-    let fits = match format {
-        "png" | "jpg" => rank == 2,
-        "csv" => kind == Some(Kind::Signal),
-        "wav" => kind == Some(Kind::Audio),
-        "nii" | "nii.gz" | "frames" => rank == 3,
-        _ => true,
-    };
-    if !fits {
-        let needs = match format {
-            "png" | "jpg" => "images (rank 2)".to_string(),
-            "csv" => "CSV signal inputs (their sampling rate and leads)".to_string(),
-            "wav" => "WAV audio inputs (their rate and STFT framing)".to_string(),
-            _ => "rank-3 data (volumes, video)".to_string(),
-        };
+    if format.name() == "h5" {
+        return Err(at.err("outputs.format", "h5 results need a dataset path; use npy or nii"));
+    }
+    if let Some(why) = format.refuses(kind, rank) {
         return Err(at.err(
             "outputs.format",
             format!(
-                "{format} holds {needs}, but the inputs have rank {rank} ({}); use {own} or npy",
-                describe(kind)
+                "{why}, but the inputs have rank {rank} ({}); use {}",
+                describe(kind),
+                if own == "npy" { "npy".to_string() } else { format!("{own} or npy") }
             ),
         ));
     }
-    Ok(format.to_string())
+    Ok(format.name().to_string())
 }
 
 fn describe(kind: Option<Kind>) -> String {
@@ -216,7 +185,6 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
         Some(p) => Some(existing(&at, "inputs.init_file", base.join(p))?),
         None => None,
     };
-    let settings = settings(&at, raw, base, init_file.is_some())?;
     let load = load_options(&at, i)?;
     let preserve_color: PreserveColor = match &raw.preserve_color {
         Some(p) => at.parse("preserve_color", p)?,
@@ -224,7 +192,8 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
     };
     let mut out = Vec::new();
     for content in contents {
-        let rank = crate::data::probe_rank(&content, i.rank.or(kind_rank))
+        let probe = LoadOptions { rank: i.rank.or(kind_rank), ..load };
+        let rank = crate::data::probe_rank(&content, &probe)
             .map_err(|e| at.err("inputs.content", strip_invalid(&e.to_string())))?;
         let kind = crate::data::kind_of(&content)
             .map_err(|e| at.err("inputs.content", strip_invalid(&e.to_string())))?;
@@ -240,6 +209,7 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
         // back); the colour check also takes the given kind of a `.npy` content.
         let format = output_format(&at, raw.outputs.format.as_deref(), &content, kind, rank)?;
         let kind = kind.or(given_kind);
+        let settings = settings(&at, raw, base, kind, init_file.is_some())?;
         match raw.outputs.size {
             Some(0) => return Err(at.err("outputs.size", "must be at least 1")),
             Some(_) if rank != 2 => {
@@ -292,26 +262,20 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
     Ok(out)
 }
 
-fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> Res<Settings> {
-    let d = Settings::default();
+fn settings(
+    at: &At,
+    raw: &RawExperiment,
+    base: &Path,
+    kind: Option<Kind>,
+    has_init_file: bool,
+) -> Res<Settings> {
     let e = &raw.extractor;
-    let name = e.name.clone().unwrap_or_else(|| d.extractor.name.clone());
-    if !NAMES.contains(&name.as_str()) {
-        return Err(
-            at.err("extractor.name", format!("'{name}' is not known; choose one of {}", NAMES.join(", ")))
-        );
-    }
-    let pooling: Pooling = match &e.pooling {
-        Some(p) => at.parse("extractor.pooling", p)?,
-        None => Pooling::Max,
-    };
+    let l = &raw.losses;
+    let o = &raw.optimizer;
     let weights = match &e.weights {
         Some(w) => Some(existing(at, "extractor.weights", base.join(w))?),
         None => None,
     };
-    let extractor = ExtractorSpec { name, pooling, seed: e.seed.unwrap_or(0), weights };
-    let l = &raw.losses;
-    let dw = &d.weights;
     let mut style_layers = e.style_layers.clone();
     if let Some(ws) = &l.style_layer_weights {
         for (layer, w) in ws {
@@ -330,70 +294,32 @@ fn settings(at: &At, raw: &RawExperiment, base: &Path, has_init_file: bool) -> R
             style_layers = Some(ws.keys().cloned().collect());
         }
     }
-    for (key, ls) in
-        [("extractor.style_layers", &style_layers), ("extractor.content_layers", &e.content_layers)]
-    {
-        if ls.as_ref().is_some_and(|v| v.is_empty()) {
-            return Err(at.err(key, "an empty list; leave the key out for the extractor's layers"));
-        }
-    }
     let style_layers = style_layers.map(|ls| {
         let n = ls.len() as f64;
         let given = l.style_layer_weights.clone().unwrap_or_default();
         ls.into_iter().map(|name| (name.clone(), given.get(&name).copied().unwrap_or(1.0 / n))).collect()
     });
-    let weights = Weights {
-        content: at.non_negative("losses.alpha", l.alpha, dw.content)?,
-        style: at.non_negative("losses.beta", l.beta, dw.style)?,
-        tv: at.non_negative("losses.tv", l.tv, dw.tv)?,
-        norm: match &l.normalization {
-            Some(n) => at.parse::<Normalization>("losses.normalization", n)?,
-            None => dw.norm,
-        },
-    };
-    let o = &raw.optimizer;
-    let lr = o.lr.unwrap_or(0.02);
-    if !(lr.is_finite() && lr > 0.0) {
-        return Err(at.err("optimizer.lr", format!("must be > 0, not {lr}")));
-    }
-    let optimizer = match o.name.as_deref().unwrap_or("lbfgs") {
-        "lbfgs" => OptimizerKind::Lbfgs,
-        "adam" => OptimizerKind::Adam { lr },
-        n => return Err(at.err("optimizer.name", format!("'{n}' is not known (lbfgs or adam)"))),
-    };
-    let iters = o.iterations.unwrap_or(d.iters);
-    if iters == 0 {
-        return Err(at.err("optimizer.iterations", "must be at least 1"));
-    }
-    let levels = o.levels.unwrap_or(d.levels);
-    if !(1..=8).contains(&levels) {
-        return Err(at.err("optimizer.levels", format!("{levels} (must be 1 to 8)")));
-    }
-    if let Some(t) = o.rel_tol {
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(at.err("optimizer.rel_tol", format!("must be a finite number >= 0, not {t}")));
-        }
-    }
-    let init: Init = match &raw.init {
-        Some(s) => at.parse("init", s)?,
-        None => d.init,
-    };
-    if init == Init::File && !has_init_file {
-        return Err(at.err("init", "'file' needs inputs.init_file"));
-    }
-    Ok(Settings {
-        extractor,
+    let given = Given {
+        extractor: e.name.clone(),
+        pooling: e.pooling.clone(),
+        seed: e.seed,
+        weights,
         content_layers: e.content_layers.clone(),
         style_layers,
-        weights,
-        optimizer,
-        iters,
+        alpha: l.alpha,
+        beta: l.beta,
+        tv: l.tv,
+        norm: l.normalization.clone(),
+        optimizer: o.name.clone(),
+        lr: o.lr,
+        iters: o.iterations,
+        levels: o.levels,
         rel_tol: o.rel_tol,
-        levels,
-        init,
-        checkpoint_every: o.checkpoint_every.unwrap_or(10),
-        tile: None,
-    })
+        checkpoint_every: o.checkpoint_every,
+        init: raw.init.clone(),
+        tile: raw.tile,
+    };
+    given.build(kind, has_init_file).map_err(|b| at.err(b.setting.key, b.message))
 }
 
 /// The files `pattern` names (relative to `base`): a glob's sorted matches, or the one existing file.
@@ -426,10 +352,6 @@ fn existing(at: &At, key: &str, p: PathBuf) -> Res<PathBuf> {
 
 fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
-}
-
-fn ext(p: &Path) -> String {
-    p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
 }
 
 /// Keep names portable as directory names: letters, digits and `._=+-`; anything else becomes `-`.

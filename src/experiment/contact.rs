@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::data;
 use crate::error::Result;
 use crate::io::write_image;
+use crate::rank::AnyTensor;
 use crate::tensor::resample::{resize, Interp};
 use crate::tensor::Tensor;
 
@@ -21,10 +22,11 @@ pub fn contact_sheet(results: &[(PathBuf, usize)], out: &Path) -> Result<()> {
     let (h, w) = (rows * (THUMB + GAP) + GAP, cols * (THUMB + GAP) + GAP);
     let mut sheet = Tensor::<2>::full(1, 3, [h, w], 0.2);
     for (k, (path, rank)) in results.iter().enumerate() {
-        let thumb = match rank {
-            1 => plot(&data::load::<1>(path, None)?.0),
-            2 => fit(&data::load::<2>(path, None)?.0)?,
-            _ => fit(&mid_slice(&data::load::<3>(path, None)?.0)?)?,
+        let options = data::LoadOptions { rank: Some(*rank), ..Default::default() };
+        let thumb = match data::load_any(path, &options)?.0 {
+            AnyTensor::R1(t) => plot(&t),
+            AnyTensor::R2(t) => fit(&t)?,
+            AnyTensor::R3(t) => fit(&mid_slice(&t)?)?,
         };
         let (y0, x0) = (GAP + (k / cols) * (THUMB + GAP), GAP + (k % cols) * (THUMB + GAP));
         let [th, tw] = thumb.spatial();

@@ -33,7 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, Experiment, Loc, Run};
 use crate::error::{Error, Result};
 use crate::io::atomic_write;
-use crate::runner::{check_outputs, load_inputs, sibling, stylize, write_outputs, Progress, Target};
+use crate::pipeline::{self, Job};
+use crate::runner::{check_outputs, sibling, Progress, Target};
 
 pub const METRICS: &str = "metrics.json";
 pub const LOCK: &str = "lock";
@@ -111,6 +112,8 @@ pub trait Observer {
     fn iter(&mut self, _p: &Progress) -> Result<()> {
         Ok(())
     }
+    /// What the readers inferred about the inputs (layouts, channel adaptations).
+    fn note(&mut self, _note: &str) {}
     fn finish(&mut self, _run: &Run, _outcome: &RunOutcome) {}
 }
 
@@ -220,11 +223,7 @@ pub fn run_one(exp: &Experiment, r: &Run, obs: &mut dyn Observer) -> Result<RunO
     }
     atomic_write(dir.join(CONFIG), |w| w.write_all(r.resolved.as_bytes()))?;
     let started = Instant::now();
-    let result = match r.rank {
-        1 => execute::<1>(r, &dir, obs),
-        2 => execute::<2>(r, &dir, obs),
-        _ => execute::<3>(r, &dir, obs),
-    };
+    let result = execute(r, &dir, obs);
     match result {
         Ok(mut m) => {
             m.seconds = started.elapsed().as_secs_f64();
@@ -262,27 +261,21 @@ fn guard_run(exp: &Experiment, r: &Run) -> Result<()> {
     check_outputs(&inputs, &outputs, true)
 }
 
-fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Result<Metrics> {
-    let (mut inputs, source) = load_inputs::<N>(&r.content, &r.styles, r.init_file.as_deref(), &r.load)?;
-    if let Some(side) = r.size {
-        crate::budget::check_resize(inputs.content.channels(), &inputs.content.spatial(), side)?;
-    }
-    let restore = crate::modality::color::prepare(
-        r.preserve_color,
-        &mut inputs.content,
-        &mut inputs.styles,
-        inputs.init.as_mut(),
-    )?;
+fn execute(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Result<Metrics> {
     let out = dir.join(r.result_name());
-    let ckpt = sibling(&out, "ckpt");
-    let resumed = ckpt.exists();
-    let mut outcome = stylize(&r.settings, &inputs, Some(&ckpt), resumed, &mut |p| obs.iter(p))?;
-    outcome.result = restore.finish(outcome.result)?;
-    if let Some(side) = r.size {
-        outcome.result = crate::runner::resize_longer_side(&outcome.result, side)?;
-    }
-    write_outputs(&out, &outcome, source)?;
-    if let Some(why) = crate::runner::verdict::no_progress(&outcome).filter(|_| !r.allow_no_progress) {
+    let job = Job {
+        content: r.content.clone(),
+        styles: r.styles.clone(),
+        init_file: r.init_file.clone(),
+        load: crate::data::LoadOptions { rank: Some(r.rank), ..r.load },
+        settings: r.settings.clone(),
+        preserve_color: r.preserve_color,
+        size: r.size,
+        output: out.clone(),
+        resume: true,
+    };
+    let done = pipeline::execute(&job, &mut Watching(obs))?;
+    if let Some(why) = done.no_progress.filter(|_| !r.allow_no_progress) {
         return Err(Error::invalid(
             "run",
             format!(
@@ -291,21 +284,15 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
             ),
         ));
     }
-    let last = outcome.log.last();
-    let final_loss = FinalLoss {
-        total: last.map_or(f64::NAN, |l| l.total),
-        content: last.map_or(f64::NAN, |l| l.content),
-        style: last.map_or(f64::NAN, |l| l.style.iter().sum()),
-        tv: last.map_or(f64::NAN, |l| l.tv),
-    };
+    let [total, content, style, tv] = done.final_loss;
     Ok(Metrics {
         name: r.name.clone(),
         result: r.result_name(),
-        final_loss,
-        iterations: outcome.log.len(),
+        final_loss: FinalLoss { total, content, style, tv },
+        iterations: done.iterations,
         seconds: 0.0,
-        resumed,
-        stops: crate::runner::verdict::stop_lines(&outcome.stops, r.settings.levels),
+        resumed: done.resumed,
+        stops: done.stops,
         peak_memory_kib: peak_memory_kib(),
         threads: rayon::current_num_threads(),
         host: hostname(),
@@ -314,6 +301,18 @@ fn execute<const N: usize>(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Resul
             config_schema: crate::config::VERSION,
         },
     })
+}
+
+/// An observer following one run's pipeline.
+struct Watching<'a>(&'a mut dyn Observer);
+
+impl pipeline::Watch for Watching<'_> {
+    fn note(&mut self, note: &str) {
+        self.0.note(note)
+    }
+    fn iter(&mut self, p: &Progress) -> Result<()> {
+        self.0.iter(p)
+    }
 }
 
 /// VmHWM from /proc/self/status (Linux), in KiB.

@@ -49,6 +49,17 @@ pub enum Layout {
     ChannelsLast,
 }
 
+impl std::str::FromStr for Layout {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "channels-first" | "first" => Ok(Layout::ChannelsFirst),
+            "channels-last" | "last" => Ok(Layout::ChannelsLast),
+            _ => Err(Error::invalid("layout", format!("'{s}' (expected channels-first or channels-last)"))),
+        }
+    }
+}
+
 /// Returns an error naming `path` if any value of `data` is NaN or infinite.
 pub fn ensure_finite(path: impl AsRef<Path>, data: &[f32]) -> Result<()> {
     match data.iter().position(|v| !v.is_finite()) {

@@ -444,3 +444,49 @@ pub fn write_wav_spectrogram(
     let x = griffin_lim(&magnitude_from_log(t), frames, meta.samples, cfg, gl)?;
     write_wav(path, &x, meta.sample_rate, meta.format)
 }
+
+/// WAV audio as a format: a log-magnitude spectrogram in, Griffin–Lim out.
+pub struct Wav;
+
+impl super::format::Format for Wav {
+    fn name(&self) -> &'static str {
+        "wav"
+    }
+    fn kind(&self) -> Option<super::Kind> {
+        Some(super::Kind::Audio)
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["wav"]
+    }
+    fn about(&self) -> super::format::About {
+        super::format::About {
+            spelling: "`.wav`",
+            tensor: "`1 × bins × frames`",
+            channels: "frequency bins (`n_fft/2 + 1`) of the STFT; stereo mixed to mono",
+            metadata: "sample rate, sample format, length; the STFT and Griffin–Lim settings",
+            scaling: "`ln(1 + |STFT|)`; outputs get their phase by Griffin–Lim",
+        }
+    }
+    fn read(
+        &self,
+        path: &Path,
+        o: &super::format::LoadOptions,
+    ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        let (t, meta) = read_wav_spectrogram(path, o.stft)?;
+        let mut source = super::format::Source::plain(self.name(), Some(super::Kind::Audio), 2);
+        source.meta.audio = Some((meta, o.stft, o.griffin_lim));
+        Ok((crate::rank::AnyTensor::R1(t), source))
+    }
+    fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
+        match &like.meta.audio {
+            Some((meta, cfg, gl)) => {
+                write_wav_spectrogram(path, &super::format::as_rank::<1>(path, t)?, meta, *cfg, *gl)
+            }
+            None => Err(super::format::needs(path, "a WAV input (for its sample rate and framing)")),
+        }
+    }
+    fn refuses(&self, kind: Option<super::Kind>, _rank: usize) -> Option<String> {
+        (kind != Some(super::Kind::Audio))
+            .then(|| "wav holds WAV audio inputs (their rate and STFT framing)".to_string())
+    }
+}

@@ -583,3 +583,51 @@ fn resample_linear(x: &[f32], n: usize) -> Vec<f32> {
         })
         .collect()
 }
+
+/// EDF / EDF+C recordings as a format.
+pub struct Edf;
+
+impl super::format::Format for Edf {
+    fn name(&self) -> &'static str {
+        "edf"
+    }
+    fn kind(&self) -> Option<super::Kind> {
+        Some(super::Kind::Signal)
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["edf"]
+    }
+    fn about(&self) -> super::format::About {
+        super::format::About {
+            spelling: "`.edf`",
+            tensor: "`1 × signals × T`",
+            channels:
+                "one per ordinary signal (annotations kept aside); different rates resampled to the highest",
+            metadata: "the whole header: labels, units, physical and digital ranges, rates, annotations",
+            scaling: super::signal::SIGNAL_SCALING,
+        }
+    }
+    fn read(
+        &self,
+        path: &Path,
+        _o: &super::format::LoadOptions,
+    ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        let (t, meta) = read_edf(path)?;
+        let signal = super::signal::SignalMeta { fs: meta.fs(), leads: meta.labels() };
+        let units = meta.signals.first().map(|s| s.units.clone());
+        super::signal::signal_source(self.name(), t, signal, units, Some(super::format::Header::new(meta)))
+    }
+    fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
+        let t = super::format::as_rank::<1>(path, t)?;
+        match like.meta.header.as_ref().and_then(|h| h.get::<EdfMeta>()) {
+            Some(m) => write_edf(path, &t, m),
+            None => {
+                let (fs, leads, units) = super::signal::signal_info(path, like)?;
+                write_edf(path, &t, &EdfMeta::for_signal(fs, &leads, &units, &t)?)
+            }
+        }
+    }
+    fn refuses(&self, kind: Option<super::Kind>, _rank: usize) -> Option<String> {
+        super::signal::signal_refuses(self.name(), kind)
+    }
+}

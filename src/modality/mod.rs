@@ -4,15 +4,8 @@
 //! same form as its input (sampling rate and lead names, WAV rate and sample format, the NIfTI
 //! header, the frame bit depth). Every error about a file names the file.
 //!
-//! | kind | formats | tensor | metadata |
-//! |---|---|---|---|
-//! | [`Kind::Signal`] | `.csv`: a column per lead, header row of lead names, `# fs=500` comment | `Tensor<1>` 1×leads×T | [`signal::SignalMeta`] |
-//! | [`Kind::Signal`] | `.edf`: EDF / EDF+C (physical units, standardised per channel by `data`) | `Tensor<1>` 1×signals×T | [`edf::EdfMeta`] |
-//! | [`Kind::Signal`] | `.hea` + `.dat`: WFDB formats 16 and 212 in, 16 out (standardised per channel) | `Tensor<1>` 1×signals×T | [`wfdb::WfdbMeta`] |
-//! | [`Kind::Audio`] | `.wav`: 8–48 kHz, int 8/16/24/32 or float 32; stereo mixed to mono | `Tensor<1>` 1×bins×frames, `ln(1+|STFT|)` | [`audio::AudioMeta`] |
-//! | [`Kind::Image`] | `.png`, `.jpg`, `.jpeg` (read and written by [`crate::io::image`]) | `Tensor<2>` 1×C×H×W | — |
-//! | [`Kind::Volume`] | `.nii`, `.nii.gz`; HDF5 dataset `file.h5:/group/dataset` | `Tensor<3>` 1×C×D×H×W (z,y,x) | [`volume::VolumeMeta`] |
-//! | [`Kind::Video`] | a folder of PNG frames (sorted by name); `.npy` shaped (T,H,W,C) | `Tensor<3>` 1×C×T×H×W | [`video::VideoMeta`] |
+//! Each format implements [`format::Format`] in its own file and is listed once in
+//! [`registry::FORMATS`]; the table of formats is generated from it (`docs/modalities.md`).
 //!
 //! Writers validate the tensor before creating any file, and write through a temporary file in
 //! the same folder renamed into place, so a failed write leaves no partial output.
@@ -20,6 +13,10 @@
 pub mod audio;
 pub mod color;
 pub mod edf;
+pub mod format;
+pub mod image;
+pub mod npy;
+pub mod registry;
 pub mod signal;
 pub mod standardize;
 pub mod video;
@@ -46,46 +43,20 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kind of the file or folder at `path`, from its extension (a folder is a video of frames).
-    ///
-    /// An HDF5 dataset path `file.h5:/group/dataset` is a volume. A `.npy` file is ambiguous (any
-    /// rank) and is reported as an error asking for the kind to be given explicitly.
-    pub fn detect(path: &Path) -> Result<Kind> {
-        if path.is_dir() {
-            return Ok(Kind::Video);
+    /// Every kind, in the order of the docs.
+    pub const ALL: [Kind; 5] = [Kind::Signal, Kind::Audio, Kind::Image, Kind::Volume, Kind::Video];
+
+    /// The kind called `name` (as in `inputs.kind`).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The extractor `auto` picks: the spectral bank for audio, the random multi-scale bank otherwise.
+    pub fn default_extractor(self) -> &'static str {
+        match self {
+            Kind::Audio => "spectral",
+            Kind::Signal | Kind::Image | Kind::Volume | Kind::Video => "random-bank",
         }
-        let name = path.to_string_lossy().to_ascii_lowercase();
-        let file = match volume::H5Path::split(&name) {
-            Some((file, _)) => file.to_string(),
-            None => name,
-        };
-        let kind = if file.ends_with(".csv") || file.ends_with(".edf") || file.ends_with(".hea") {
-            Kind::Signal
-        } else if file.ends_with(".wav") {
-            Kind::Audio
-        } else if file.ends_with(".png") || file.ends_with(".jpg") || file.ends_with(".jpeg") {
-            Kind::Image
-        } else if file.ends_with(".nii")
-            || file.ends_with(".nii.gz")
-            || file.ends_with(".h5")
-            || file.ends_with(".hdf5")
-        {
-            Kind::Volume
-        } else if file.ends_with(".npy") {
-            return Err(Error::invalid(
-                "input kind",
-                format!("{}: a .npy file may hold any rank; give the kind explicitly", path.display()),
-            ));
-        } else {
-            return Err(Error::invalid(
-                "input kind",
-                format!(
-                    "{}: unknown extension (expected .csv, .edf, .hea, .wav, .png/.jpg, .nii/.nii.gz, .h5, or a folder of frames)",
-                    path.display()
-                ),
-            ));
-        };
-        Ok(kind)
     }
 
     /// The spatial rank of tensors of this kind.

@@ -392,3 +392,80 @@ pub fn r_peaks(x: &[f32], fs: f64) -> Vec<usize> {
     }
     peaks
 }
+
+/// CSV signals as a format.
+pub struct Csv;
+
+impl super::format::Format for Csv {
+    fn name(&self) -> &'static str {
+        "csv"
+    }
+    fn kind(&self) -> Option<super::Kind> {
+        Some(super::Kind::Signal)
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["csv"]
+    }
+    fn about(&self) -> super::format::About {
+        super::format::About {
+            spelling: "`.csv`",
+            tensor: "`1 × leads × T`",
+            channels: "one per column (lead); a time column is dropped",
+            metadata: "sampling rate (`# fs=`, `# sampling_rate_hz=`, `# sample_rate=` or a time column), lead names",
+            scaling: "none: values as written (mV ECG is in the network's range already), so a CSV round trip is exact",
+        }
+    }
+    fn read(
+        &self,
+        path: &Path,
+        o: &super::format::LoadOptions,
+    ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        let (t, meta) = read_csv(path, o.fs)?;
+        let mut source = super::format::Source::plain(self.name(), Some(super::Kind::Signal), 2);
+        source.meta.signal = Some(meta);
+        Ok((crate::rank::AnyTensor::R1(t), source))
+    }
+    fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
+        let t = super::format::as_rank::<1>(path, t)?;
+        let (fs, leads, _) = signal_info(path, like)?;
+        write_csv(path, &t, &SignalMeta { fs, leads })
+    }
+    fn refuses(&self, kind: Option<super::Kind>, _rank: usize) -> Option<String> {
+        signal_refuses(self.name(), kind)
+    }
+}
+
+/// How every signal format scales its values.
+pub(crate) const SIGNAL_SCALING: &str =
+    "standardised per channel (`(x − mean)/std`), mapped back with the content's on writing";
+
+/// A signal read by any signal format, standardised per channel, with its metadata.
+pub(crate) fn signal_source(
+    format: &'static str,
+    t: Tensor<1>,
+    meta: SignalMeta,
+    units: Option<String>,
+    header: Option<super::format::Header>,
+) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+    let (t, scale) = super::standardize::Standardize::fit_apply(&t)?;
+    let mut source = super::format::Source::plain(format, Some(super::Kind::Signal), 2);
+    source.meta.signal = Some(meta);
+    source.meta.units = units;
+    source.meta.header = header;
+    source.scaling = super::format::Scaling::Standardize(scale);
+    Ok((crate::rank::AnyTensor::R1(t), source))
+}
+
+/// The rate, lead names and units a signal output takes from its input.
+pub(crate) fn signal_info(path: &Path, like: &super::format::Source) -> Result<(f64, Vec<String>, String)> {
+    match &like.meta.signal {
+        Some(m) => Ok((m.fs, m.leads.clone(), like.meta.units.clone().unwrap_or_else(|| "mV".into()))),
+        None => Err(super::format::needs(path, "a signal input (CSV, EDF or WFDB, for its sampling rate)")),
+    }
+}
+
+/// Signal formats need a signal content (for its rate).
+pub(crate) fn signal_refuses(name: &str, kind: Option<super::Kind>) -> Option<String> {
+    (kind != Some(super::Kind::Signal))
+        .then(|| format!("{name} holds signal inputs (CSV, EDF or WFDB: their sampling rate and leads)"))
+}

@@ -21,7 +21,7 @@ pub struct Standardize {
 
 impl Standardize {
     /// The statistics of every channel of `t` (batch 1).
-    pub fn fit(t: &Tensor<1>) -> Standardize {
+    pub fn fit<const N: usize>(t: &Tensor<N>) -> Standardize {
         let (mut mean, mut std) = (Vec::new(), Vec::new());
         for c in 0..t.channels() {
             let x = t.channel(0, c);
@@ -36,22 +36,22 @@ impl Standardize {
     }
 
     /// `t` with every channel mapped by `(x − mean)/std`.
-    pub fn apply(&self, t: &Tensor<1>) -> Result<Tensor<1>> {
+    pub fn apply<const N: usize>(&self, t: &Tensor<N>) -> Result<Tensor<N>> {
         self.map(t, |x, m, s| (x - m) / s)
     }
 
     /// `t` with every channel mapped back by `x·std + mean`.
-    pub fn invert(&self, t: &Tensor<1>) -> Result<Tensor<1>> {
+    pub fn invert<const N: usize>(&self, t: &Tensor<N>) -> Result<Tensor<N>> {
         self.map(t, |x, m, s| x * s + m)
     }
 
     /// Fit on `t` and apply: the standardised tensor and the statistics to invert it.
-    pub fn fit_apply(t: &Tensor<1>) -> Result<(Tensor<1>, Standardize)> {
+    pub fn fit_apply<const N: usize>(t: &Tensor<N>) -> Result<(Tensor<N>, Standardize)> {
         let s = Standardize::fit(t);
         Ok((s.apply(t)?, s))
     }
 
-    fn map(&self, t: &Tensor<1>, f: impl Fn(f64, f64, f64) -> f64) -> Result<Tensor<1>> {
+    fn map<const N: usize>(&self, t: &Tensor<N>, f: impl Fn(f64, f64, f64) -> f64) -> Result<Tensor<N>> {
         if t.channels() != self.mean.len() || t.batch() != 1 {
             return Err(Error::shape(
                 "standardize",

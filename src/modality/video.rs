@@ -236,3 +236,44 @@ pub fn moving_disc(frames: usize, h: usize, w: usize) -> Result<Tensor<3>> {
     }
     Ok(t)
 }
+
+/// A folder of PNG frames as a format.
+pub struct Frames;
+
+impl super::format::Format for Frames {
+    fn name(&self) -> &'static str {
+        "frames"
+    }
+    fn kind(&self) -> Option<super::Kind> {
+        Some(super::Kind::Video)
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// A folder that exists, or (for outputs) a path with no extension that is not an HDF5 path.
+    fn matches(&self, path: &Path) -> bool {
+        path.is_dir() || (path.extension().is_none() && !path.to_string_lossy().contains(":/"))
+    }
+    fn about(&self) -> super::format::About {
+        super::format::About {
+            spelling: "a folder of PNG frames",
+            tensor: "`1 × C × T × H × W`",
+            channels: "grey 1, RGB 3; frames sorted by name",
+            metadata: "bit depth (8 or 16)",
+            scaling: "pixel values / max → [0, 1]",
+        }
+    }
+    fn read(
+        &self,
+        path: &Path,
+        _o: &super::format::LoadOptions,
+    ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        let (t, meta) = read_frames(path)?;
+        let mut source = super::format::Source::plain(self.name(), Some(super::Kind::Video), 4);
+        source.meta.frames = Some(meta);
+        Ok((crate::rank::AnyTensor::R3(t), source))
+    }
+    fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
+        write_frames(path, &super::format::as_rank::<3>(path, t)?, like.meta.frames.unwrap_or_default())
+    }
+}

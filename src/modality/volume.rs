@@ -509,3 +509,124 @@ fn euler(phi: f64, theta: f64, psi: f64) -> [[f64; 3]; 3] {
         [st * sp, -st * cp, ct],
     ]
 }
+
+/// NIfTI-1 volumes (`.nii` or gzipped `.nii.gz`) as a format.
+pub struct Nifti {
+    gzip: bool,
+}
+
+/// Uncompressed NIfTI.
+pub const NII: Nifti = Nifti { gzip: false };
+/// Gzipped NIfTI.
+pub const NII_GZ: Nifti = Nifti { gzip: true };
+
+impl super::format::Format for Nifti {
+    fn name(&self) -> &'static str {
+        if self.gzip {
+            "nii.gz"
+        } else {
+            "nii"
+        }
+    }
+    fn kind(&self) -> Option<super::Kind> {
+        Some(super::Kind::Volume)
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        if self.gzip {
+            &["nii.gz"]
+        } else {
+            &["nii"]
+        }
+    }
+    fn about(&self) -> super::format::About {
+        super::format::About {
+            spelling: if self.gzip { "`.nii.gz`" } else { "`.nii`" },
+            tensor: "`1 × C × D × H × W` (z, y, x)",
+            channels: "1, or the 4th axis",
+            metadata: "the whole header: affine, spacing, units, description",
+            scaling: "scl_slope/scl_inter applied; `--window lo,hi` maps [lo, hi] → [0, 1] and back",
+        }
+    }
+    fn read(
+        &self,
+        path: &Path,
+        o: &super::format::LoadOptions,
+    ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        let (t, meta) = read_nifti(path)?;
+        volume_source(self.name(), t, meta, o)
+    }
+    fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
+        let meta = like.meta.volume.clone().unwrap_or_else(|| VolumeMeta::with_spacing([1.0; 3]));
+        write_nifti(path, &super::format::as_rank::<3>(path, t)?, &meta)
+    }
+}
+
+/// An HDF5 dataset `file.h5:/group/dataset` as a format.
+pub struct Hdf5;
+
+impl super::format::Format for Hdf5 {
+    fn name(&self) -> &'static str {
+        "h5"
+    }
+    fn kind(&self) -> Option<super::Kind> {
+        Some(super::Kind::Volume)
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["h5", "hdf5"]
+    }
+    fn matches(&self, path: &Path) -> bool {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let file = H5Path::split(&name).map_or(name.as_str(), |(f, _)| f);
+        file.ends_with(".h5") || file.ends_with(".hdf5")
+    }
+    fn about(&self) -> super::format::About {
+        super::format::About {
+            spelling: "`FILE.h5:/group/dataset`",
+            tensor: "`1 × C × D × H × W`",
+            channels: "1, or the first of 4 axes",
+            metadata: "none (spacing 1 on writing NIfTI)",
+            scaling: "`--window lo,hi` maps [lo, hi] → [0, 1] and back",
+        }
+    }
+    fn read(
+        &self,
+        path: &Path,
+        o: &super::format::LoadOptions,
+    ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        let (t, meta) = read_hdf5(&h5_path(path)?)?;
+        volume_source(self.name(), t, meta, o)
+    }
+    fn write(&self, path: &Path, t: &crate::rank::AnyTensor, _like: &super::format::Source) -> Result<()> {
+        write_hdf5(&h5_path(path)?, &super::format::as_rank::<3>(path, t)?)
+    }
+}
+
+/// `path` as `file.h5:/dataset`, or an error saying how to name the dataset.
+fn h5_path(path: &Path) -> Result<H5Path> {
+    let s = path.to_string_lossy();
+    if !s.contains(":/") {
+        return Err(Error::invalid(
+            "HDF5 path",
+            format!("{}: name the dataset as FILE.h5:/group/dataset", path.display()),
+        ));
+    }
+    H5Path::parse(&s)
+}
+
+fn volume_source(
+    format: &'static str,
+    t: Tensor<3>,
+    meta: VolumeMeta,
+    o: &super::format::LoadOptions,
+) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+    let mut source = super::format::Source::plain(format, Some(super::Kind::Volume), 4);
+    source.meta.volume = Some(meta);
+    let t = match o.window {
+        Some(w) => {
+            source.scaling = super::format::Scaling::Window(w);
+            w.apply(&t)
+        }
+        None => t,
+    };
+    Ok((crate::rank::AnyTensor::R3(t), source))
+}

@@ -447,3 +447,50 @@ pub fn write_wfdb(hea: &Path, t: &Tensor<1>, meta: &WfdbMeta) -> Result<()> {
     super::write_via_temp(&dat_path, |tmp| std::fs::write(tmp, &dat).map_err(|e| Error::io(tmp, e)))?;
     super::write_via_temp(hea, |tmp| std::fs::write(tmp, head.as_bytes()).map_err(|e| Error::io(tmp, e)))
 }
+
+/// WFDB records (`.hea` header beside its `.dat`) as a format.
+pub struct Wfdb;
+
+impl super::format::Format for Wfdb {
+    fn name(&self) -> &'static str {
+        "hea"
+    }
+    fn kind(&self) -> Option<super::Kind> {
+        Some(super::Kind::Signal)
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["hea"]
+    }
+    fn about(&self) -> super::format::About {
+        super::format::About {
+            spelling: "`.hea` (+ `.dat`)",
+            tensor: "`1 × signals × T`",
+            channels: "one per signal; formats 16 and 212 read, 16 written",
+            metadata: "the header: record, rate, gains, baselines, units, descriptions, comments",
+            scaling: super::signal::SIGNAL_SCALING,
+        }
+    }
+    fn read(
+        &self,
+        path: &Path,
+        _o: &super::format::LoadOptions,
+    ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        let (t, meta) = read_wfdb(path)?;
+        let signal = super::signal::SignalMeta { fs: meta.fs, leads: meta.labels() };
+        let units = meta.signals.first().map(|s| s.units.clone());
+        super::signal::signal_source(self.name(), t, signal, units, Some(super::format::Header::new(meta)))
+    }
+    fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
+        let t = super::format::as_rank::<1>(path, t)?;
+        match like.meta.header.as_ref().and_then(|h| h.get::<WfdbMeta>()) {
+            Some(m) => write_wfdb(path, &t, m),
+            None => {
+                let (fs, leads, units) = super::signal::signal_info(path, like)?;
+                write_wfdb(path, &t, &WfdbMeta::for_signal(fs, &leads, &units, &t)?)
+            }
+        }
+    }
+    fn refuses(&self, kind: Option<super::Kind>, _rank: usize) -> Option<String> {
+        super::signal::signal_refuses(self.name(), kind)
+    }
+}

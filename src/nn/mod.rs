@@ -5,6 +5,7 @@
 
 mod affine;
 mod layer;
+pub mod receptive;
 
 pub use layer::{Conv, Layer, Op};
 

@@ -1,6 +1,7 @@
 //! One style-transfer run, top to bottom: pyramid levels, targets, optimisation, checkpoints, loss log.
 
 mod checkpoint;
+pub mod given;
 mod guard;
 mod load;
 mod outputs;
@@ -9,6 +10,7 @@ mod tiling;
 pub mod verdict;
 
 pub use checkpoint::Checkpoint;
+pub use given::{Bad, Given, SETTINGS};
 pub use guard::{check_outputs, Target};
 pub use load::load_inputs;
 pub use outputs::{resize_longer_side, sibling, write_outputs};

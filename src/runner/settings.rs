@@ -3,7 +3,7 @@
 use super::Inputs;
 use crate::error::{Error, Result};
 use crate::extractors::ExtractorSpec;
-use crate::losses::{Normalization, Weights};
+use crate::losses::Weights;
 
 /// Where the optimisation starts.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -84,20 +84,9 @@ pub struct Settings {
 }
 
 impl Default for Settings {
+    /// The defaults of [`super::given::SETTINGS`] for a `.npy` content.
     fn default() -> Self {
-        Settings {
-            extractor: ExtractorSpec::default(),
-            content_layers: None,
-            style_layers: None,
-            weights: Weights { content: 1.0, style: 1e3, tv: 0.0, norm: Normalization::Lecture },
-            optimizer: OptimizerKind::Lbfgs,
-            iters: 100,
-            rel_tol: None,
-            levels: 1,
-            init: Init::Noise,
-            checkpoint_every: 0,
-            tile: None,
-        }
+        super::Given::default().build(None, false).expect("the settings table's defaults are valid")
     }
 }
 

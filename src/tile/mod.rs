@@ -9,7 +9,7 @@
 //!   cumulative stride `s` gives its position `o` to the tile whose core holds input coordinate
 //!   `o·s`, the last tile taking the rest; so the tiles partition every loss layer's grid.
 //! - **Halo.** A tile's forward pass reads the union of the exact receptive fields
-//!   ([`crate::visualize::receptive_field_at`]) of the positions it owns, clipped to the input,
+//!   ([`crate::nn::receptive::receptive_field_at`]) of the positions it owns, clipped to the input,
 //!   its start rounded down to a multiple of `S`, so that its layer grids align with the global
 //!   ones at every depth (max pooling and strided windows see the same cells). It is then widened,
 //!   where needed, until every window's padding resolves exactly as for the whole input ("same"

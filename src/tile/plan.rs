@@ -1,10 +1,10 @@
 //! Where each tile reads and which positions of each loss layer it owns, exactly, axis by axis.
 
 use crate::error::{Error, Result};
+use crate::nn::receptive::receptive_field_at;
 use crate::nn::{Network, Op};
 use crate::tensor::geometry::unravel;
 use crate::tensor::{Padding, Window};
-use crate::visualize::receptive_field_at;
 
 /// The positions of one loss layer that a tile owns: a box in the layer's global grid (`global`)
 /// and the same box in the grid of the tile's own forward pass (`local`).

@@ -7,20 +7,18 @@
 //! inputs (zero-padded where a box leaves its input); [`write_grid`] draws one row per unit and
 //! [`write_csv`] lists the records. [`visualize`] does all of it into a directory.
 
-mod receptive;
 mod render;
 mod topk;
 
 use std::path::{Path, PathBuf};
 
-pub use receptive::{receptive_field, receptive_field_at, Bounds, UnitBox, RF};
+pub use crate::nn::receptive::{receptive_field, receptive_field_at, Bounds, UnitBox, RF};
 pub use render::{render_grid, write_grid, RenderOptions, Scale};
 pub use topk::{
     crop, layer_channels, list_files, patches, scan, scan_with, write_csv, Parallel, Record, ScanOptions,
     TopK, Units,
 };
 
-use crate::data::Source;
 use crate::error::{Error, Result};
 use crate::nn::Network;
 
@@ -58,7 +56,11 @@ pub fn write_all<const N: usize>(
 ) -> Result<Written<N>> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let render = render.unwrap_or(RenderOptions {
-        scale: if top.source == Source::Image { Scale::Unit } else { Scale::PerPatch },
+        scale: if top.source.kind == Some(crate::modality::Kind::Image) {
+            Scale::Unit
+        } else {
+            Scale::PerPatch
+        },
         ..RenderOptions::default()
     });
     let cut = patches(&top, max_side)?;

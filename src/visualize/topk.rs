@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use super::receptive::{receptive_field_at, Bounds, UnitBox, RF};
 use crate::data::{self, Source};
 use crate::error::{Error, Result};
+use crate::nn::receptive::{receptive_field_at, Bounds, UnitBox, RF};
 use crate::nn::{Network, Op};
 use crate::tensor::geometry::{ravel, unravel};
 use crate::tensor::Tensor;
