@@ -10,7 +10,7 @@
 //!   cargo bench --bench tiled -- CASE SIZE TILE [RUNS]
 //!   cargo bench --bench tiled -- volume 512x512x256 auto
 //!   cargo bench --bench tiled -- image 3072x4096 whole
-//!   cargo bench --bench tiled -- check volume 96x96x96 32   # tiled against whole at one point
+//!   cargo bench --bench tiled -- check volume 96x96x96 32 [DIR]   # tiled against whole at one point
 //!   cargo bench --bench tiled                 # a small smoke set, each case in a child process
 //!
 //! - `volume`: a generated 1-channel volume through the default 3D extractor (`random-bank`: one
@@ -24,7 +24,8 @@
 //! half the machine's memory unless `--max-memory`) or a core side. Lecture normalisation, content
 //! weight 1, style weight 1e3 split evenly over the style layers; inputs uniform in [0, 1], seeded.
 //! `check` evaluates the objective whole and over tiles at the same point and prints the relative
-//! difference of the values and the largest per-position difference of the gradients.
+//! difference of the values and the largest per-position difference of the gradients; with `DIR`,
+//! it writes both gradients there as `grad_whole.npy` and `grad_tiled.npy`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -38,7 +39,7 @@ use ndstyle::weights::{load_vgg, Preproc};
 use ndstyle::Tensor;
 
 const USAGE: &str =
-    "usage: tiled [check] CASE SIZE TILE [RUNS]   (CASE volume|image, SIZE e.g. 512x512x256, TILE whole|auto|N)";
+    "usage: tiled CASE SIZE TILE [RUNS] | tiled check CASE SIZE TILE [DIR]   (CASE volume|image, SIZE e.g. 512x512x256, TILE whole|auto|N)";
 
 /// The cases `cargo bench --bench tiled` runs without arguments: small enough for a few minutes.
 const SMOKE: &[&[&str]] = &[
@@ -85,10 +86,9 @@ fn parse_size<const N: usize>(s: &str) -> Result<[usize; N], String> {
 }
 
 /// What one line measures: time `runs` evaluations, or compare tiled against whole (`check`).
-#[derive(Clone, Copy)]
 enum Mode {
     Time { runs: usize },
-    Check,
+    Check { save: Option<std::path::PathBuf> },
 }
 
 /// A network with the layers its losses read.
@@ -190,7 +190,7 @@ impl<const N: usize> Case<'_, N> {
     }
 
     /// The objective whole and over tiles at one point: value and per-position gradient differences.
-    fn check(&self, size: [usize; N], tile: &str) -> Result<(), String> {
+    fn check(&self, size: [usize; N], tile: &str, save: Option<&Path>) -> Result<(), String> {
         let err = |e: ndstyle::Error| e.to_string();
         let core = self.tile(size, tile)?.ok_or("check needs a tile side, not 'whole'")?;
         let x = Tensor::uniform(1, self.net.in_channels(), size, 0.0, 1.0, 3);
@@ -199,6 +199,11 @@ impl<const N: usize> Case<'_, N> {
         let (bt, gt) = tiled.eval(&x).map_err(err)?;
         let scale = gw.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let diff = gw.max_abs_diff(&gt);
+        if let Some(dir) = save {
+            for (name, g) in [("grad_whole.npy", &gw), ("grad_tiled.npy", &gt)] {
+                ndstyle::io::npy::write_npy(dir.join(name), &g.dims(), g.data()).map_err(err)?;
+            }
+        }
         println!(
             "{{\"check\":\"{}\",\"size\":[{}],\"tile\":{core},\"tiles\":{},\"loss_whole\":{:.12e},\"loss_tiled\":{:.12e},\"loss_rel_diff\":{:.3e},\"grad_max_abs\":{scale:.6e},\"grad_max_abs_diff\":{diff:.3e},\"grad_rel_diff\":{:.3e}}}",
             self.name,
@@ -216,7 +221,7 @@ impl<const N: usize> Case<'_, N> {
         let size = parse_size(size)?;
         match mode {
             Mode::Time { runs } => self.time(size, tile, runs),
-            Mode::Check => self.check(size, tile),
+            Mode::Check { save } => self.check(size, tile, save.as_deref()),
         }
     }
 }
@@ -263,13 +268,12 @@ fn main() {
         }
         [case, size, tile, rest @ ..] if rest.len() <= 1 => {
             let mode = match (mode_check, rest.first()) {
-                (true, None) => Ok(Mode::Check),
+                (true, dir) => Ok(Mode::Check { save: dir.map(std::path::PathBuf::from) }),
                 (false, None) => Ok(Mode::Time { runs: 1 }),
                 (false, Some(r)) => match r.parse::<usize>() {
                     Ok(runs) if runs > 0 => Ok(Mode::Time { runs }),
                     _ => Err(format!("RUNS '{r}': expected a number above 0")),
                 },
-                (true, Some(_)) => Err(USAGE.to_string()),
             };
             mode.and_then(|mode| match case.as_str() {
                 "volume" => volume(size, tile, mode),

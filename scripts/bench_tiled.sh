@@ -4,7 +4,7 @@
 # process under an address-space limit so that a case that does not fit fails instead of
 # swapping or waking the OOM killer. Prints the table of docs/tiling.md.
 #
-#   scripts/bench_tiled.sh                      # every case (about an hour on one core)
+#   scripts/bench_tiled.sh                      # every case (about an hour and a half on one core)
 #   scripts/bench_tiled.sh --table LOG.jsonl    # only the table, from the lines of an earlier run
 #   THREADS=2 LIMIT_GIB=12 scripts/bench_tiled.sh
 set -euo pipefail
@@ -93,15 +93,15 @@ theirs() {
 echo "== ndstyle: cargo bench --bench tiled"
 ours volume 512x512x256 auto
 ours volume 512x512x256 whole
-ours volume 256x256x128 whole
-ours volume 256x256x128 128
+ours volume 128x128x128 whole
+ours volume 128x128x128 64
 ours image 3072x4096 auto
 ours image 3072x4096 whole
 ours image 1536x2048 whole
 ours image 1536x2048 1024
 echo "== PyTorch (untiled): scripts/bench_pytorch_large.py"
-theirs volume 512x512x256 256x512x256 256x256x256 256x256x128
-theirs image 3072x4096 2560x3413 2172x2896 1536x2048
+theirs volume 512x512x256 256x256x256 256x256x128 128x128x128
+theirs image 3072x4096 2172x2896 1536x2048
 
 echo
 table "$log"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # A volume stylised whole and over tiles, and the proof that tiles leave no seam: three orthogonal
-# mid-slices of the tiled result with the tile borders marked, and of the per-voxel absolute
-# difference to the whole-input result. Writes docs/img/tiling_slices.png and
-# docs/img/tiling_diff.png and prints the largest and mean difference.
+# mid-slices of the tiled result with the tile borders marked (docs/img/tiling_slices.png), of the
+# whole-input result (tiling_whole.png), of the per-voxel absolute difference of one evaluation's
+# gradient, tiled − whole, at one point (tiling_grad_diff.png, `cargo bench --bench tiled -- check`),
+# of the results after the L-BFGS iterations, tiled − whole (tiling_diff.png), and, for scale, of
+# two whole-input runs that differ only in their thread count (tiling_diff_threads.png, on the same
+# grey scale as tiling_diff.png). Prints the largest and mean differences. WORK=DIR reuses the
+# results already in DIR.
 #
-#   scripts/tiling_picture.sh                    # 96³, tiles of 32, 10 L-BFGS iterations, 1 thread
-#   SIDE=128 TILE=32 ITERS=5 scripts/tiling_picture.sh
+#   scripts/tiling_picture.sh                    # 64³, tiles of 32, 5 L-BFGS iterations, 1 thread
+#   SIDE=96 TILE=32 ITERS=10 scripts/tiling_picture.sh
 #
 # Content: an ellipsoid phantom; style: a gyroid texture (both generated here with numpy, .npy).
 # Needs python3 with numpy.
@@ -13,9 +17,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-side="${SIDE:-96}"
+side="${SIDE:-64}"
 tile="${TILE:-32}"
-iters="${ITERS:-10}"
+iters="${ITERS:-5}"
 threads="${THREADS:-1}"
 work="${WORK:-$(mktemp -d)}"
 echo "work: $work"
@@ -42,15 +46,18 @@ PY
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-$root/target}/release/ndstyle"
 args=(stylize --content "$work/content.npy" --style "$work/style.npy" --rank 3 --iters "$iters"
-      --threads "$threads" --seed 1 --allow-no-progress --overwrite --quiet)
-for mode in whole tiled; do
-    extra=()
-    [[ "$mode" == tiled ]] && extra=(--tile "$tile")
+      --seed 1 --allow-no-progress --overwrite --quiet)
+for mode in whole tiled whole_threads; do
+    extra=(--threads "$threads")
+    [[ "$mode" == tiled ]] && extra+=(--tile "$tile")
+    [[ "$mode" == whole_threads ]] && extra=(--threads $((threads + 1)))
+    [[ -s "$work/$mode.npy" ]] && { echo "$mode: reusing $work/$mode.npy"; continue; }
     start=$(date +%s%N)
     "$bin" "${args[@]}" "${extra[@]}" -o "$work/$mode.npy"
     echo "$mode: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 done
 
+RAYON_NUM_THREADS="$threads" cargo bench --quiet --bench tiled -- check volume "${side}x${side}x${side}" "$tile" "$work"
 mkdir -p docs/img
 python3 - "$work" "$tile" docs/img <<'PY'
 import struct, sys, zlib
@@ -92,13 +99,20 @@ def strip(slices, lo, hi, marks, scale=3):
     gap = np.full((tiles[0].shape[0], 4 * scale, 3), 255, np.uint8)
     return np.concatenate(sum(([t, gap] for t in tiles), [])[:-1], axis=1)
 
-whole, tiled = load("whole"), load("tiled")
-diff = np.abs(tiled - whole)
-print(f"value range {whole.min():.4g} .. {whole.max():.4g}; |tiled - whole| max {diff.max():.3g}, "
-      f"mean {diff.mean():.3g}, relative to the range {diff.max() / np.ptp(whole):.3g}")
+gw, gt = load("grad_whole"), load("grad_tiled")
+gd = np.abs(gt - gw)
+print(f"one evaluation: |gradient tiled - whole| max {gd.max():.3g}, {gd.max() / np.abs(gw).max():.3g} of the largest gradient")
+png(f"{out}/tiling_grad_diff.png", strip(mids(gd), 0.0, gd.max(), True))
+whole, tiled, other = load("whole"), load("tiled"), load("whole_threads")
+diff, control = np.abs(tiled - whole), np.abs(other - whole)
+print(f"value range {whole.min():.4g} .. {whole.max():.4g}")
+for what, d in [("|tiled - whole|", diff), ("|whole, other thread count - whole|", control)]:
+    print(f"{what}: max {d.max():.3g}, mean {d.mean():.3g}, max relative to the range {d.max() / np.ptp(whole):.3g}")
 lo, hi = np.percentile(whole, [0.5, 99.5])
+top = max(diff.max(), control.max())
 png(f"{out}/tiling_slices.png", strip(mids(tiled), lo, hi, True))
 png(f"{out}/tiling_whole.png", strip(mids(whole), lo, hi, False))
-png(f"{out}/tiling_diff.png", strip(mids(diff), 0.0, diff.max(), True))
-print(f"wrote {out}/tiling_slices.png, {out}/tiling_whole.png, {out}/tiling_diff.png (diff scaled 0 .. {diff.max():.3g})")
+png(f"{out}/tiling_diff.png", strip(mids(diff), 0.0, top, True))
+png(f"{out}/tiling_diff_threads.png", strip(mids(control), 0.0, top, True))
+print(f"wrote {out}/tiling_{{slices,whole,grad_diff,diff,diff_threads}}.png (differences scaled 0 .. {top:.3g})")
 PY
