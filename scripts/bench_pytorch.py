@@ -98,6 +98,19 @@ def conv1d_layers(spec, seed):
     return layers, "random weights"
 
 
+def conv_bank_layers(channels, sizes, maps, seed, rank=3):
+    """One layer of "same" convolutions of each size (`maps` each, He-normal) concatenated, then a
+    ReLU: ndstyle's random-bank extractor."""
+    g = torch.Generator().manual_seed(seed)
+    conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[rank]
+    ws = [torch.randn(maps, channels, *[k] * rank, generator=g) * (2.0 / (channels * k**rank)) ** 0.5 for k in sizes]
+
+    def bank(x):
+        return torch.cat([conv(x, w, padding=w.shape[-1] // 2) for w in ws], dim=1)
+
+    return [("conv1", bank), ("relu1", torch.relu)], "random weights"
+
+
 def workloads():
     """name → (builder of (layers, what), input shape, style layers, content layers)."""
     return {
@@ -129,14 +142,16 @@ def gram(a):
     return f @ f.t()
 
 
-def make_eval(layers, shape, style, content):
-    """The objective with targets captured from seeded inputs, and the point x."""
+def make_eval(layers, shape, style, content, style_shape=None):
+    """The objective with targets captured from seeded inputs (the style of `style_shape`, by
+    default `shape`), and the point x."""
     g = torch.Generator().manual_seed(7)
-    c_in, s_in, x = (torch.rand(shape, generator=g) for _ in range(3))
+    c_in, s_in, x = (torch.rand(s, generator=g) for s in (shape, style_shape or shape, shape))
     wanted = set(style) | set(content)
     with torch.no_grad():
-        c_t = {n: a.clone() for n, a in forward(layers, c_in, wanted).items() if n in content}
-        s_t = {n: gram(a) for n, a in forward(layers, s_in, wanted).items() if n in style}
+        c_t = {n: a.clone() for n, a in forward(layers, c_in, set(content)).items()} if content else {}
+        s_t = {n: gram(a) for n, a in forward(layers, s_in, set(style)).items()}
+    del c_in, s_in
     x.requires_grad_(True)
     lam = 1e3 / len(style)
 
