@@ -11,10 +11,19 @@ impl Bar {
         let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new((iterations * levels) as u64) };
         bar.set_style(
             ProgressStyle::with_template(
-                "{prefix}{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
+                "{prefix}{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}{tiles}",
             )
-            .expect("a valid template"),
+            .expect("a valid template")
+            .with_key("tiles", |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                if let Some((at, of)) = ndstyle::tile::progress::current() {
+                    let _ = write!(w, " (tile {at}/{of})");
+                }
+            }),
         );
+        if !quiet {
+            // Redraw while one long evaluation runs, so the tile count moves.
+            bar.enable_steady_tick(std::time::Duration::from_millis(500));
+        }
         Bar(bar)
     }
 

@@ -142,9 +142,10 @@ impl<'a, const N: usize> Objective<'a, N> {
         names
     }
 
-    /// `J(x)` term by term, and `∂J/∂x`. `x` must be a single item (batch 1).
+    /// `J(x)` term by term, and `∂J/∂x`. `x` must be a single item (batch 1). Tiled evaluations
+    /// report their tiles to [`crate::tile::progress`].
     pub fn eval(&self, x: &Tensor<N>) -> Result<(Breakdown, Tensor<N>)> {
-        self.eval_with(x, &mut |_, _| {})
+        self.eval_with(x, &mut crate::tile::progress::report)
     }
 
     /// As [`Objective::eval`]; when it runs over several tiles, `on_tile(i, n)` is called as tile

@@ -28,6 +28,7 @@
 
 mod memory;
 mod plan;
+pub mod progress;
 mod region;
 
 pub use memory::{activation_bytes, choose_tile, output_bytes};
