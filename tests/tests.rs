@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod crossrank;
 mod conv;
 mod engine;
 mod fast_paths;
