@@ -116,9 +116,9 @@ fn stripes(h: usize, w: usize, p: usize) -> Tensor<2> {
     t
 }
 
-/// The period with the most power along the last axis of 2D slices (a DFT of every line, mean
-/// removed, powers summed over lines and slices; the DC term ignored).
-fn dominant_period(s: &Tensor<2>) -> f64 {
+/// The power of every frequency `k = 1 ..= w/2` along the last axis of 2D slices (a DFT of every
+/// line, mean removed, powers summed over lines and slices).
+fn line_spectrum(s: &Tensor<2>) -> Vec<f64> {
     let [h, w] = s.spatial();
     let power = |k: usize| -> f64 {
         let mut sum = 0.0;
@@ -137,38 +137,49 @@ fn dominant_period(s: &Tensor<2>) -> f64 {
         }
         sum
     };
-    let best = (1..=w / 2).max_by(|&a, &b| power(a).total_cmp(&power(b))).unwrap();
-    w as f64 / best as f64
+    (1..=w / 2).map(power).collect()
+}
+
+/// The period with the most power along the last axis, and the share of the power it holds.
+fn dominant_period(s: &Tensor<2>) -> (f64, f64) {
+    let p = line_spectrum(s);
+    let (k, best) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+    (s.spatial()[1] as f64 / (k + 1) as f64, best / p.iter().sum::<f64>())
 }
 
 /// Planted: a 2D style of vertical stripes of period 4 synthesised into a noise volume across all
-/// three axes: the slices of every orientation take period 4 along their last axis.
+/// three axes: the slices of every orientation take period 4 along their last axis (`w` for the
+/// slices across axes 0 and 1, `h` for those across axis 2), holding most of the power there.
 #[test]
 fn striped_2d_style_gives_a_solid_texture_with_the_period_in_every_orientation() {
     let style = stripes(32, 32, 4);
-    assert_eq!(dominant_period(&style), 4.0);
-    let content = Tensor::<3>::uniform(1, 1, [16, 16, 16], 0.0, 1.0, 7);
+    assert_eq!(dominant_period(&style).0, 4.0);
+    let n = 12;
+    let content = Tensor::<3>::uniform(1, 1, [n, n, n], 0.0, 1.0, 7);
     let cross = CrossSettings::for_kind(ContentKind::Volume);
-    let out = run_cross(&settings(40, 0.0, 1.0), &cross, &content, &style);
+    let out = run_cross(&settings(25, 0.0, 1.0), &cross, &content, &style);
     assert_eq!(out.style_layers, ["relu1@0", "relu1@1", "relu1@2"]);
-    assert_eq!(out.result.spatial(), [16, 16, 16]);
+    assert_eq!(out.result.spatial(), [n, n, n]);
     let (first, last) = (out.log[0].style.iter().sum::<f64>(), out.log.last().unwrap().style.iter().sum::<f64>());
     eprintln!("style loss {first:.3e} → {last:.3e}");
     for axis in 0..3 {
-        let slices: Tensor<2> = ndstyle::tensor::slice::slices(&out.result, axis).unwrap();
-        eprintln!("axis {axis}: {}", dominant_period(&slices));
-        assert_ne!(dominant_period(&ndstyle::tensor::slice::slices(&content, axis).unwrap()), 4.0);
+        let slice = |t: &Tensor<3>| ndstyle::tensor::slice::slices::<3, 2>(t, axis).unwrap();
+        let (period, share) = dominant_period(&slice(&out.result));
+        let (_, noise) = dominant_period(&slice(&content));
+        eprintln!("axis {axis}: period {period}, share {share:.3} (noise {noise:.3})");
+        assert_eq!(period, 4.0, "slices across axis {axis}");
+        assert!(share > 0.5 && noise < 0.3, "axis {axis}: power share {share:.3} at period 4 (noise {noise:.3})");
     }
 }
 
-/// An 8-frame video of a disc moving one pixel per frame on a still background.
+/// A video of a disc of radius 3 moving one pixel per frame on a still background.
 fn moving_disc(frames: usize, side: usize) -> Tensor<3> {
     let mut t = Tensor::full(1, 1, [frames, side, side], 0.2);
     for f in 0..frames {
-        let (cy, cx) = (side as f32 / 2.0, 6.0 + f as f32);
+        let (cy, cx) = (side as f32 / 2.0, 4.0 + f as f32);
         for i in 0..side {
             for j in 0..side {
-                if (i as f32 - cy).powi(2) + (j as f32 - cx).powi(2) < 16.0 {
+                if (i as f32 - cy).powi(2) + (j as f32 - cx).powi(2) < 9.0 {
                     *t.at_mut(0, 0, [f, i, j]) = 0.8;
                 }
             }
@@ -177,20 +188,24 @@ fn moving_disc(frames: usize, side: usize) -> Tensor<3> {
     t
 }
 
-/// Video styled frame by frame from a 2D texture: with the temporal term the result flickers
-/// measurably less than without, at the same frame count and size.
+/// 8 frames of 16×16 styled frame by frame from a 2D texture, starting from the content: with
+/// the temporal term at its video default the result flickers less than half as much as without
+/// (and about as much as the content), at the same frame count and size, the style still matched.
 #[test]
 fn temporal_term_reduces_flicker() {
-    let video = moving_disc(8, 24);
-    let style = stripes(24, 24, 4).map(|v| v * 0.5) ;
-    let mut s = settings(30, 1.0, 1e3);
-    s.init = Init::Noise;
+    let video = moving_disc(8, 16);
+    let style = stripes(16, 16, 4).map(|v| v * 0.5);
+    let mut s = settings(20, 0.0, 1e3);
+    s.init = Init::Content;
     let mut cross = CrossSettings::for_kind(ContentKind::Video);
     let with = run_cross(&s, &cross, &video, &style);
     cross.temporal = 0.0;
     let without = run_cross(&s, &cross, &video, &style);
-    assert_eq!(with.result.spatial(), video.spatial());
-    assert_eq!(without.result.spatial(), video.spatial());
+    for o in [&with, &without] {
+        assert_eq!(o.result.spatial(), video.spatial());
+        let (first, last) = (o.log[0].style[0], o.log.last().unwrap().style[0]);
+        assert!(last < 0.1 * first, "style loss {first:.3e} → {last:.3e}");
+    }
     assert_eq!(with.style_layers, ["relu1@0", "temporal"]);
     assert_eq!(without.style_layers, ["relu1@0"]);
     let (fw, fo, fc) = (flicker(&with.result), flicker(&without.result), flicker(&video));
