@@ -39,11 +39,11 @@ fn slice_style_gradient_matches_finite_differences() {
     let x2 = Tensor::<2>::uniform(1, 1, [4, 6], 0.0, 1.0, 6);
     for norm in [Normalization::Lecture, Normalization::Johnson] {
         let s = SliceStyle::new(&net2, norm, &[(&style2, 1.0)], &layers(), &[0, 1, 2]).unwrap();
-        let (_, _, g) = s.eval(&x3, 7.0).unwrap();
-        check_grad(&format!("3D from 2D, {norm:?}"), &x3, &g, |t| 7.0 * s.eval(t, 1.0).unwrap().1);
+        let g = s.eval(&x3, 7.0).unwrap().grad;
+        check_grad(&format!("3D from 2D, {norm:?}"), &x3, &g, |t| 7.0 * s.eval(t, 1.0).unwrap().total);
         let s = SliceStyle::new(&net1, norm, &[(&style1, 1.0)], &layers(), &[0, 1]).unwrap();
-        let (_, _, g) = s.eval(&x2, 1.0).unwrap();
-        check_grad(&format!("2D from 1D, {norm:?}"), &x2, &g, |t| s.eval(t, 1.0).unwrap().1);
+        let g = s.eval(&x2, 1.0).unwrap().grad;
+        check_grad(&format!("2D from 1D, {norm:?}"), &x2, &g, |t| s.eval(t, 1.0).unwrap().total);
     }
 }
 
@@ -82,7 +82,7 @@ fn one_slice_of_the_style_size_costs_the_same_rank_style_loss() {
         let target = ndstyle::losses::style_gram(&act(&style), norm);
         let (want, _) = style_loss(&act(&row), &target, norm).unwrap();
         let s = SliceStyle::new(&net, norm, &[(&style, 1.0)], &layers(), &[0]).unwrap();
-        let (costs, _, _) = s.eval(&x, 1.0).unwrap();
+        let costs = s.eval(&x, 1.0).unwrap().costs;
         assert!((costs[0].1 - want).abs() <= 1e-4 * want, "{norm:?}: {} vs {want}", costs[0].1);
     }
 }
@@ -160,7 +160,8 @@ fn striped_2d_style_gives_a_solid_texture_with_the_period_in_every_orientation()
     let out = run_cross(&settings(25, 0.0, 1.0), &cross, &content, &style);
     assert_eq!(out.style_layers, ["relu1@0", "relu1@1", "relu1@2"]);
     assert_eq!(out.result.spatial(), [n, n, n]);
-    let (first, last) = (out.log[0].style.iter().sum::<f64>(), out.log.last().unwrap().style.iter().sum::<f64>());
+    let (first, last) =
+        (out.log[0].style.iter().sum::<f64>(), out.log.last().unwrap().style.iter().sum::<f64>());
     eprintln!("style loss {first:.3e} → {last:.3e}");
     for axis in 0..3 {
         let slice = |t: &Tensor<3>| ndstyle::tensor::slice::slices::<3, 2>(t, axis).unwrap();
@@ -168,7 +169,10 @@ fn striped_2d_style_gives_a_solid_texture_with_the_period_in_every_orientation()
         let (_, noise) = dominant_period(&slice(&content));
         eprintln!("axis {axis}: period {period}, share {share:.3} (noise {noise:.3})");
         assert_eq!(period, 4.0, "slices across axis {axis}");
-        assert!(share > 0.5 && noise < 0.3, "axis {axis}: power share {share:.3} at period 4 (noise {noise:.3})");
+        assert!(
+            share > 0.5 && noise < 0.3,
+            "axis {axis}: power share {share:.3} at period 4 (noise {noise:.3})"
+        );
     }
 }
 

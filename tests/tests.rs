@@ -2,8 +2,8 @@
 
 mod cli;
 mod config;
-mod crossrank;
 mod conv;
+mod crossrank;
 mod engine;
 mod fast_paths;
 mod fixtures;

@@ -34,6 +34,17 @@ use crate::tensor::gram::{gram, gram_backward, Gram};
 use crate::tensor::slice::{slices, unslice};
 use crate::tensor::Tensor;
 
+/// The style term at one point: see [`SliceStyle::eval`].
+#[derive(Clone, Debug)]
+pub struct SliceEval<const N: usize> {
+    /// `(layer@axis, J_{l,a})`, unweighted.
+    pub costs: Vec<(String, f64)>,
+    /// `Σ_l λ_l · mean_a J_{l,a}` (before β).
+    pub total: f64,
+    /// `β·∂total/∂x`.
+    pub grad: Tensor<N>,
+}
+
 /// The style term of a rank-N result against rank-M styles, over the slices across `axes`.
 #[derive(Clone, Debug)]
 pub struct SliceStyle<'a, const M: usize> {
@@ -92,7 +103,7 @@ impl<'a, const M: usize> SliceStyle<'a, M> {
     /// The cost `J_{l,a}` of every layer and axis (unweighted, named as by [`SliceStyle::names`]),
     /// their weighted sum `Σ_l λ_l · mean_a J_{l,a}`, and its gradient with respect to `x` times
     /// `weight` (β). `x` is rank `N = M + 1`.
-    pub fn eval<const N: usize>(&self, x: &Tensor<N>, weight: f64) -> Result<(Vec<(String, f64)>, f64, Tensor<N>)> {
+    pub fn eval<const N: usize>(&self, x: &Tensor<N>, weight: f64) -> Result<SliceEval<N>> {
         let names: Vec<&str> = self.targets.iter().map(|t| t.layer.as_str()).collect();
         let share = 1.0 / self.axes.len() as f64;
         let (mut costs, mut total) = (Vec::new(), 0.0);
@@ -111,7 +122,7 @@ impl<'a, const M: usize> SliceStyle<'a, M> {
             let ds = self.net.backward_owned(&fwd, grads)?;
             dx.axpy(1.0, &unslice(&ds, axis, x.spatial())?)?;
         }
-        Ok((costs, total, dx))
+        Ok(SliceEval { costs, total, grad: dx })
     }
 }
 
@@ -149,7 +160,8 @@ pub fn pooled_style_loss<const M: usize>(
         sum += d * d;
         *g = (2.0 * k * weight * d) as f32;
     }
-    let repeated = Gram::from_vec(a.batch(), c, (0..a.batch()).flat_map(|_| dg.data().iter().copied()).collect())?;
+    let repeated =
+        Gram::from_vec(a.batch(), c, (0..a.batch()).flat_map(|_| dg.data().iter().copied()).collect())?;
     let scale = 1.0 / (a.batch() * a.positions()).max(1) as f32;
     Ok((k * sum, timed(Phase::Gram, || gram_backward(a, &repeated, scale))))
 }
@@ -200,10 +212,10 @@ impl<'a, const N: usize, const M: usize> CrossObjective<'a, N, M> {
     pub fn eval(&self, x: &Tensor<N>) -> Result<(Breakdown, Tensor<N>)> {
         let (mut b, mut dx) = self.base.eval(x)?;
         let beta = self.base.weights.style;
-        let (costs, style, ds) = self.style.eval(x, beta)?;
-        dx.axpy(1.0, &ds)?;
-        b.style = costs;
-        b.total += beta * style;
+        let style = self.style.eval(x, beta)?;
+        dx.axpy(1.0, &style.grad)?;
+        b.style = style.costs;
+        b.total += beta * style.total;
         if let Some((mask, w)) = &self.temporal {
             let (j, g) = mask.loss(x)?;
             dx.axpy(*w as f32, &g)?;

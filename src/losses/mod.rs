@@ -18,7 +18,7 @@ pub mod temporal;
 mod tiled;
 mod tv;
 
-pub use cross::{pooled_gram, pooled_style_loss, CrossObjective, SliceStyle};
+pub use cross::{pooled_gram, pooled_style_loss, CrossObjective, SliceEval, SliceStyle};
 pub use objective::{Breakdown, Objective, StyleTarget, Weights};
 pub use temporal::{flicker, TemporalMask};
 pub use tv::{total_variation, total_variation_grad};

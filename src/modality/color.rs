@@ -284,7 +284,10 @@ impl<const N: usize> ColorRestore<N> {
 /// replication, RGB (3) → grey (1) by BT.601 luminance `0.299·R + 0.587·G + 0.114·B`, RGBA (4) →
 /// RGB (3) by dropping alpha. Any other pair is an error naming both counts. Works on any rank and
 /// on every batch item.
-pub fn adapt_channels<const N: usize>(style: &Tensor<N>, channels: usize) -> Result<(Tensor<N>, Option<String>)> {
+pub fn adapt_channels<const N: usize>(
+    style: &Tensor<N>,
+    channels: usize,
+) -> Result<(Tensor<N>, Option<String>)> {
     let (from, b, spatial) = (style.channels(), style.batch(), style.spatial());
     if from == channels {
         return Ok((style.clone(), None));

@@ -71,9 +71,7 @@ impl SliceAxes {
             SliceAxes::Auto if kind == ContentKind::Video => vec![0],
             SliceAxes::Auto | SliceAxes::All => (0..rank).collect(),
             SliceAxes::Time => vec![0],
-            SliceAxes::List(names) => {
-                names.iter().map(|n| n.index(rank)).collect::<Result<Vec<_>>>()?
-            }
+            SliceAxes::List(names) => names.iter().map(|n| n.index(rank)).collect::<Result<Vec<_>>>()?,
         };
         if rank == 0 {
             return Err(Error::invalid("slice axes", "a rank-0 content has no axes to slice"));

@@ -17,8 +17,10 @@ use std::time::Instant;
 use super::axes::{ContentKind, SliceAxes};
 use super::level::LevelRun;
 use super::tiling::level_tile;
-use super::{check_styles, layer_choice, level_size, level_start, level_styles, LevelStop, Outcome, Progress};
 use super::Settings;
+use super::{
+    check_styles, layer_choice, level_size, level_start, level_styles, LevelStop, Outcome, Progress,
+};
 use crate::budget;
 use crate::error::{Error, Result};
 use crate::extractors::{self, Extractor};

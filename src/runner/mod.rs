@@ -15,10 +15,10 @@ pub use axes::{AxisName, ContentKind, SliceAxes};
 pub use checkpoint::Checkpoint;
 pub use cross::{stylize_cross, CrossInputs, CrossSettings};
 pub use guard::{check_outputs, Target};
+use level::LevelRun;
 pub use load::load_inputs;
 pub use outputs::{resize_longer_side, sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
-use level::LevelRun;
 use tiling::level_tile;
 
 use std::path::Path;
@@ -120,13 +120,16 @@ pub fn stylize<const N: usize>(
         let shape = (cur.batch(), cur.channels(), cur.spatial());
         let every = settings.checkpoint_every;
         let mut save = |it: usize, xs: &[f32], opt: &dyn Optimizer, log: &[LossRow]| -> Result<()> {
-            if let (Some(path), true) = (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters) {
+            if let (Some(path), true) =
+                (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters)
+            {
                 let t = Tensor::from_vec(shape.0, shape.1, shape.2, xs.to_vec())?;
                 Checkpoint::save(path, fingerprint, level, it, &t, Some(&opt.state().to_bytes()), log)?;
             }
             Ok(())
         };
-        let run = LevelRun { settings, level, start_iter: state.iter, optimizer: state.optimizer.take(), started };
+        let run =
+            LevelRun { settings, level, start_iter: state.iter, optimizer: state.optimizer.take(), started };
         let (cur, summary) = run.run(cur, &|t| obj.eval(t), &mut state.log, on_iter, &mut save)?;
         let tiles = obj.tiles(size)?;
         stops.push(LevelStop { level, iterations: summary.iters, reason: summary.reason, tiles });
@@ -162,7 +165,10 @@ fn level_styles<const M: usize>(
     levels: usize,
     level: usize,
 ) -> Result<Vec<(Tensor<M>, f64)>> {
-    styles.iter().map(|(s, w)| Ok((resize(s, level_size(s.spatial(), levels, level), Interp::Linear)?, *w))).collect()
+    styles
+        .iter()
+        .map(|(s, w)| Ok((resize(s, level_size(s.spatial(), levels, level), Interp::Linear)?, *w)))
+        .collect()
 }
 
 /// Where a level starts: the previous level's result resized to the content's size, or at the
@@ -188,7 +194,11 @@ pub fn level_size<const N: usize>(full: [usize; N], levels: usize, level: usize)
 }
 
 /// The starting point at the coarsest level.
-fn initial<const N: usize>(settings: &Settings, init: Option<&Tensor<N>>, content: &Tensor<N>) -> Result<Tensor<N>> {
+fn initial<const N: usize>(
+    settings: &Settings,
+    init: Option<&Tensor<N>>,
+    content: &Tensor<N>,
+) -> Result<Tensor<N>> {
     let (mean, std) = moments(content);
     let noise = |scale: f32| {
         let mut rng = Rng::new(settings.extractor.seed ^ 0x1417);

@@ -45,7 +45,7 @@ pub fn unslice<const N: usize, const M: usize>(
 ) -> Result<Tensor<N>> {
     let shape = slice_shape::<N, M>(spatial, axis)?;
     let (outer, len, inner) = split(spatial, axis);
-    if s.spatial() != shape || len == 0 || s.batch() % len != 0 {
+    if s.spatial() != shape || len == 0 || !s.batch().is_multiple_of(len) {
         return Err(Error::shape(
             "unslice",
             format!("slices {} do not fit spatial {spatial:?} across axis {axis}", s.shape_string()),
@@ -78,7 +78,10 @@ fn check_ranks<const N: usize, const M: usize>(axis: usize) -> Result<()> {
         return Err(Error::shape("slices", format!("rank-{N} tensors slice into rank {}, not {M}", N - 1)));
     }
     if axis >= N {
-        return Err(Error::shape("slices", format!("axis {axis} of a rank-{N} tensor (axes 0 to {})", N - 1)));
+        return Err(Error::shape(
+            "slices",
+            format!("axis {axis} of a rank-{N} tensor (axes 0 to {})", N - 1),
+        ));
     }
     Ok(())
 }
