@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod conv;
+mod crossrank;
 mod engine;
 mod fast_paths;
 mod fixtures;

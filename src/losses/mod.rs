@@ -12,11 +12,15 @@
 //! `scale · Σ (x − t)²`, so its gradient is `2·scale·(x − t)`, chained through `G` as
 //! `∂J/∂F = g·(∂J/∂G + ∂J/∂Gᵀ)·F` with `g` the Gram scale.
 
+mod cross;
 mod objective;
+pub mod temporal;
 mod tiled;
 mod tv;
 
+pub use cross::{pooled_gram, pooled_style_loss, CrossObjective, SliceEval, SliceStyle};
 pub use objective::{Breakdown, Objective, StyleTarget, Weights};
+pub use temporal::{flicker, TemporalMask};
 pub use tv::{total_variation, total_variation_grad};
 
 use crate::error::{Error, Result};

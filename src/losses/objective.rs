@@ -38,6 +38,9 @@ pub struct Breakdown {
     /// `(layer, J_style^l)` before λ_l and β.
     pub style: Vec<(String, f64)>,
     pub tv: f64,
+    /// The temporal-consistency cost before its weight ([`super::temporal`]); `None` when the
+    /// objective has no such term.
+    pub temporal: Option<f64>,
 }
 
 /// The objective of style transfer for one network, with its targets captured.
@@ -81,38 +84,13 @@ impl<'a, const N: usize> Objective<'a, N> {
                 content_targets.push((name.to_string(), a));
             }
         }
-        let total: f64 = styles.iter().map(|(_, w)| w).sum();
-        if !styles.is_empty() && (total.is_nan() || total <= 0.0) {
-            return Err(Error::invalid(
-                "style blend weights",
-                format!("they sum to {total}; they must sum to more than 0"),
-            ));
-        }
         let names: Vec<&str> = style_layers.iter().map(|(s, _)| s.as_str()).collect();
-        let mut grams: Vec<Option<Gram>> = vec![None; names.len()];
-        for (s, w) in styles {
-            for (slot, g) in grams.iter_mut().zip(style_grams(net, s, &names, weights.norm, tile)?) {
-                let g = average_items(&g);
-                let share = (w / total) as f32;
-                match slot {
-                    Some(acc) => acc.data_mut().iter_mut().zip(g.data()).for_each(|(a, b)| *a += share * b),
-                    None => *slot = Some(scaled(g, share)),
-                }
-            }
-        }
-        let style = if styles.is_empty() {
-            Vec::new()
-        } else {
-            style_layers
-                .iter()
-                .zip(grams)
-                .map(|((layer, weight), g)| StyleTarget {
-                    layer: layer.clone(),
-                    weight: *weight,
-                    gram: g.expect("one per layer"),
-                })
-                .collect()
-        };
+        let grams = blend(styles, |s| style_grams(net, s, &names, weights.norm, tile))?;
+        let style = style_layers
+            .iter()
+            .zip(grams)
+            .map(|((layer, weight), gram)| StyleTarget { layer: layer.clone(), weight: *weight, gram })
+            .collect();
         Ok(Objective { net, weights, content: content_targets, style, tile })
     }
 
@@ -164,7 +142,7 @@ impl<'a, const N: usize> Objective<'a, N> {
                 return self.finish(x, out, dx);
             }
         }
-        let mut out = Breakdown { total: 0.0, content: 0.0, style: Vec::new(), tv: 0.0 };
+        let mut out = Breakdown { total: 0.0, content: 0.0, style: Vec::new(), tv: 0.0, temporal: None };
         let dx = if names.is_empty() {
             Tensor::zeros(x.batch(), x.channels(), x.spatial())
         } else {
@@ -238,6 +216,35 @@ fn style_grams<const N: usize>(
     }
     let fwd = net.forward(x, names)?;
     names.iter().map(|n| Ok(style_gram(fwd.get(net.index_of(n)?).expect("kept"), norm))).collect()
+}
+
+/// The blend `Σ_s w_s·G_s / Σ_s w_s` over the styles of each layer's Gram matrix (batch items
+/// averaged first), from `grams_of(style)` giving one Gram per layer; no styles give no layers.
+pub(super) fn blend<T>(
+    styles: &[(T, f64)],
+    mut grams_of: impl FnMut(&T) -> Result<Vec<Gram>>,
+) -> Result<Vec<Gram>> {
+    let total: f64 = styles.iter().map(|(_, w)| w).sum();
+    if !styles.is_empty() && (total.is_nan() || total <= 0.0) {
+        return Err(Error::invalid(
+            "style blend weights",
+            format!("they sum to {total}; they must sum to more than 0"),
+        ));
+    }
+    let mut grams: Vec<Gram> = Vec::new();
+    for (s, w) in styles {
+        let share = (w / total) as f32;
+        let layers = grams_of(s)?;
+        if grams.is_empty() {
+            grams = layers.iter().map(|g| scaled(average_items(g), share)).collect();
+            continue;
+        }
+        for (acc, g) in grams.iter_mut().zip(layers) {
+            let g = average_items(&g);
+            acc.data_mut().iter_mut().zip(g.data()).for_each(|(a, b)| *a += share * b);
+        }
+    }
+    Ok(grams)
 }
 
 fn scaled(mut g: Gram, k: f32) -> Gram {

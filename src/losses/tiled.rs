@@ -125,7 +125,7 @@ pub(super) fn eval<const N: usize>(
 ) -> Result<(Breakdown, Tensor<N>)> {
     let (net, w) = (obj.net, &obj.weights);
     let style_names: Vec<&str> = obj.style.iter().map(|s| s.layer.as_str()).collect();
-    let mut out = Breakdown { total: 0.0, content: 0.0, style: Vec::new(), tv: 0.0 };
+    let mut out = Breakdown { total: 0.0, content: 0.0, style: Vec::new(), tv: 0.0, temporal: None };
     // Pass 1: global Gram matrices, the style costs and their gradients dG at G.
     let sums =
         if style_names.is_empty() { Vec::new() } else { gram_sums(net, x, plan, &style_names, on_tile)? };

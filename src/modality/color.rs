@@ -9,6 +9,7 @@
 //!   covariance equal the content's; the square roots come from a symmetric 3×3 eigen-decomposition.
 //!
 //! Both work on any rank whose tensors have 3 channels (images, and RGB video frame stacks).
+//! [`adapt_channels`] fits a style's channel count to the content's (grey, RGB, RGBA).
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -51,7 +52,7 @@ impl PreserveColor {
     }
 }
 
-/// RGB → YIQ (NTSC 1953 matrix).
+/// RGB → YIQ (NTSC 1953 matrix); its first row is the ITU-R BT.601 luma.
 pub const RGB_TO_YIQ: [[f64; 3]; 3] =
     [[0.299, 0.587, 0.114], [0.595_716, -0.274_453, -0.321_263], [0.211_456, -0.522_591, 0.311_135]];
 
@@ -275,5 +276,40 @@ impl<const N: usize> ColorRestore<N> {
             }
             _ => Ok(result),
         }
+    }
+}
+
+/// `style` with its channels adapted to a content of `channels` channels, and a short description
+/// of what was done for a log line (`None` when the counts already agree): grey (1) → RGB (3) by
+/// replication, RGB (3) → grey (1) by BT.601 luminance `0.299·R + 0.587·G + 0.114·B`, RGBA (4) →
+/// RGB (3) by dropping alpha. Any other pair is an error naming both counts. Works on any rank and
+/// on every batch item.
+pub fn adapt_channels<const N: usize>(
+    style: &Tensor<N>,
+    channels: usize,
+) -> Result<(Tensor<N>, Option<String>)> {
+    let (from, b, spatial) = (style.channels(), style.batch(), style.spatial());
+    if from == channels {
+        return Ok((style.clone(), None));
+    }
+    let pick = |src: &dyn Fn(usize) -> Vec<f32>, what: &str| -> Result<(Tensor<N>, Option<String>)> {
+        let data = (0..b).flat_map(src).collect();
+        Ok((Tensor::from_vec(b, channels, spatial, data)?, Some(what.to_string())))
+    };
+    match (from, channels) {
+        (1, 3) => pick(&|i| style.item(i).repeat(3), "grey style replicated to 3 channels"),
+        (3, 1) => pick(
+            &|i| {
+                let (r, g, bl) = (style.channel(i, 0), style.channel(i, 1), style.channel(i, 2));
+                let [kr, kg, kb] = RGB_TO_YIQ[0].map(|k| k as f32);
+                r.iter().zip(g).zip(bl).map(|((r, g), bl)| kr * r + kg * g + kb * bl).collect()
+            },
+            "RGB style reduced to grey by BT.601 luminance",
+        ),
+        (4, 3) => pick(&|i| style.item(i)[..3 * style.positions()].to_vec(), "RGBA style's alpha dropped"),
+        _ => Err(Error::shape(
+            "style channels",
+            format!("the style has {from} channels and the content {channels}; only grey↔RGB and RGBA→RGB are adapted"),
+        )),
     }
 }

@@ -1,31 +1,36 @@
 //! One style-transfer run, top to bottom: pyramid levels, targets, optimisation, checkpoints, loss log.
 
+mod axes;
 mod checkpoint;
+mod cross;
 pub mod given;
 mod guard;
+mod level;
 mod load;
 mod outputs;
 mod settings;
 mod tiling;
 pub mod verdict;
 
+pub use axes::{AxisName, ContentKind, SliceAxes};
 pub use checkpoint::Checkpoint;
+pub use cross::{stylize_cross, CrossInputs, CrossSettings};
 pub use given::{Bad, Given, SETTINGS};
 pub use guard::{check_outputs, Target};
+use level::LevelRun;
 pub use load::load_inputs;
 pub use outputs::{resize_longer_side, sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
 use tiling::level_tile;
 
-use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::extractors;
 use crate::io::csv::LossRow;
-use crate::losses::{Breakdown, Objective};
-use crate::optim::{minimize, Adam, AdamOptions, Lbfgs, LbfgsOptions, Optimizer, StepInfo, Stop, StopReason};
+use crate::losses::Objective;
+use crate::optim::{Optimizer, StopReason};
 use crate::rng::Rng;
 use crate::tensor::resample::{resize, Interp};
 use crate::tensor::Tensor;
@@ -83,12 +88,9 @@ pub fn stylize<const N: usize>(
     on_iter: &mut dyn FnMut(&Progress) -> Result<()>,
 ) -> Result<Outcome<N>> {
     settings.validate()?;
-    check_inputs(inputs)?;
+    check_styles(inputs.content.channels(), &inputs.styles)?;
     let ext = extractors::build::<N>(&settings.extractor, inputs.content.channels())?;
-    let content_layers = settings.content_layers.clone().unwrap_or_else(|| ext.content_layers.clone());
-    let style_layers: Vec<(String, f64)> = settings.style_layers.clone().unwrap_or_else(|| {
-        ext.style_layers.iter().map(|l| (l.clone(), 1.0 / ext.style_layers.len() as f64)).collect()
-    });
+    let (content_layers, style_layers) = layer_choice(settings, &ext, &ext);
     // The finest level is the largest: refuse now what would not fit there, even in tiles.
     let full_styles: Vec<(&Tensor<N>, f64)> = inputs.styles.iter().map(|(s, w)| (s, *w)).collect();
     level_tile(settings, &ext.net, &content_layers, &style_layers, &inputs.content, &full_styles)?;
@@ -104,18 +106,8 @@ pub fn stylize<const N: usize>(
     for level in state.level..settings.levels {
         let size = level_size(inputs.content.spatial(), settings.levels, level);
         let content = resize(&inputs.content, size, Interp::Linear)?;
-        let styles = inputs
-            .styles
-            .iter()
-            .map(|(s, w)| {
-                Ok((resize(s, level_size(s.spatial(), settings.levels, level), Interp::Linear)?, *w))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut cur = match x.take() {
-            Some(t) if t.spatial() == size => t,
-            Some(t) => resize(&t, size, Interp::Linear)?,
-            None => initial(settings, inputs, &content)?,
-        };
+        let styles = level_styles(&inputs.styles, settings.levels, level)?;
+        let cur = level_start(settings, x.take(), inputs.init.as_ref(), &content)?;
         let style_refs: Vec<(&Tensor<N>, f64)> = styles.iter().map(|(s, w)| (s, *w)).collect();
         let use_content = settings.weights.content != 0.0;
         let tile = level_tile(settings, &ext.net, &content_layers, &style_layers, &content, &style_refs)?;
@@ -127,70 +119,22 @@ pub fn stylize<const N: usize>(
             &style_layers,
             tile,
         )?;
-        if state.log.is_empty() {
-            // Iteration 0: the starting point, so the log shows where the run began.
-            let (b, _) = obj.eval(&cur)?;
-            state.log.push(row(0, &b, 0.0));
-        }
-        let mut opt = make_optimizer(settings)?;
-        if let Some(bytes) = state.optimizer.take() {
-            opt.restore(crate::optim::OptimState::from_bytes(&bytes)?)?;
-        }
-        let recent = std::cell::RefCell::new(VecDeque::<(Vec<f32>, Breakdown)>::new());
         let shape = (cur.batch(), cur.channels(), cur.spatial());
-        let mut f = |xs: &[f32], grad: &mut [f32]| -> Result<f32> {
-            let t = Tensor::from_vec(shape.0, shape.1, shape.2, xs.to_vec())?;
-            let (b, g) = obj.eval(&t)?;
-            grad.copy_from_slice(g.data());
-            let mut r = recent.borrow_mut();
-            if r.len() == 8 {
-                r.pop_front();
-            }
-            let total = b.total as f32;
-            r.push_back((xs.to_vec(), b));
-            Ok(total)
-        };
-        let stop = Stop { max_iters: settings.iters, rel_tol: settings.rel_tol, start_iter: state.iter };
-        let mut last = Instant::now();
-        let base_iter = level * settings.iters;
         let every = settings.checkpoint_every;
-        let mut data = cur.data().to_vec();
-        let log = &mut state.log;
-        let mut on_step = |it: usize, _: &StepInfo, xs: &[f32], opt: &dyn Optimizer| -> Result<()> {
-            let r = recent.borrow();
-            let b = r.iter().rev().find(|(p, _)| p.as_slice() == xs).map(|(_, b)| b.clone());
-            let b = b.ok_or_else(|| Error::invalid("optimiser", "the accepted point was never evaluated"))?;
-            let secs = last.elapsed().as_secs_f64();
-            last = Instant::now();
-            let row = row(base_iter + it, &b, started.elapsed().as_secs_f64());
-            log.push(row);
-            on_iter(&Progress {
-                level,
-                levels: settings.levels,
-                iteration: it,
-                iterations: settings.iters,
-                row: log.last().expect("just pushed"),
-                seconds_per_iter: secs,
-            })?;
+        let mut save = |it: usize, xs: &[f32], opt: &dyn Optimizer, log: &[LossRow]| -> Result<()> {
             if let (Some(path), true) =
                 (checkpoint, every > 0 && it.is_multiple_of(every) && it < settings.iters)
             {
-                Checkpoint::save(
-                    path,
-                    fingerprint,
-                    level,
-                    it,
-                    &Tensor::from_vec(shape.0, shape.1, shape.2, xs.to_vec())?,
-                    Some(&opt.state().to_bytes()),
-                    log,
-                )?;
+                let t = Tensor::from_vec(shape.0, shape.1, shape.2, xs.to_vec())?;
+                Checkpoint::save(path, fingerprint, level, it, &t, Some(&opt.state().to_bytes()), log)?;
             }
             Ok(())
         };
-        let summary = minimize(&mut data, &mut f, opt.as_mut(), &stop, &mut on_step)?;
+        let run =
+            LevelRun { settings, level, start_iter: state.iter, optimizer: state.optimizer.take(), started };
+        let (cur, summary) = run.run(cur, &|t| obj.eval(t), &mut state.log, on_iter, &mut save)?;
         let tiles = obj.tiles(size)?;
         stops.push(LevelStop { level, iterations: summary.iters, reason: summary.reason, tiles });
-        cur = Tensor::from_vec(shape.0, shape.1, shape.2, data)?;
         state.iter = 0;
         if let Some(path) = checkpoint {
             let next_level = level + 1;
@@ -202,27 +146,46 @@ pub fn stylize<const N: usize>(
     Ok(Outcome { result, log: state.log, style_layers: layer_names, stops })
 }
 
-/// A log row from a breakdown of the objective.
-fn row(iteration: usize, b: &Breakdown, seconds: f64) -> LossRow {
-    LossRow {
-        iteration,
-        total: b.total,
-        content: b.content,
-        style: b.style.iter().map(|(_, j)| *j).collect(),
-        tv: b.tv,
-        seconds,
-    }
+/// The content layers (of `content_ext`) and the weighted style layers (of `style_ext`): the
+/// settings' choice, or the extractors' defaults with the style layers weighted equally.
+fn layer_choice<const N: usize, const M: usize>(
+    settings: &Settings,
+    content_ext: &extractors::Extractor<N>,
+    style_ext: &extractors::Extractor<M>,
+) -> (Vec<String>, Vec<(String, f64)>) {
+    let content = settings.content_layers.clone().unwrap_or_else(|| content_ext.content_layers.clone());
+    let style = settings.style_layers.clone().unwrap_or_else(|| {
+        let n = style_ext.style_layers.len() as f64;
+        style_ext.style_layers.iter().map(|l| (l.clone(), 1.0 / n)).collect()
+    });
+    (content, style)
 }
 
-fn make_optimizer(settings: &Settings) -> Result<Box<dyn Optimizer>> {
-    Ok(match settings.optimizer {
-        // Loss scales vary over orders of magnitude between normalisations and modalities, so no
-        // absolute tolerance stops a run: iterations and `rel_tol` do.
-        OptimizerKind::Lbfgs => {
-            Box::new(Lbfgs::new(LbfgsOptions { grad_tol: 0.0, change_tol: 0.0, ..Default::default() })?)
-        }
-        OptimizerKind::Adam { lr } => Box::new(Adam::new(AdamOptions { lr, ..AdamOptions::default() })?),
-    })
+/// The styles resized for pyramid `level` of `levels` (each by its own size, see [`level_size`]).
+fn level_styles<const M: usize>(
+    styles: &[(Tensor<M>, f64)],
+    levels: usize,
+    level: usize,
+) -> Result<Vec<(Tensor<M>, f64)>> {
+    styles
+        .iter()
+        .map(|(s, w)| Ok((resize(s, level_size(s.spatial(), levels, level), Interp::Linear)?, *w)))
+        .collect()
+}
+
+/// Where a level starts: the previous level's result resized to the content's size, or at the
+/// coarsest level the starting point [`Settings::init`] names.
+fn level_start<const N: usize>(
+    settings: &Settings,
+    previous: Option<Tensor<N>>,
+    init: Option<&Tensor<N>>,
+    content: &Tensor<N>,
+) -> Result<Tensor<N>> {
+    match previous {
+        Some(t) if t.spatial() == content.spatial() => Ok(t),
+        Some(t) => resize(&t, content.spatial(), Interp::Linear),
+        None => initial(settings, init, content),
+    }
 }
 
 /// Spatial size at pyramid `level` of `levels` (0 is the coarsest): the full size halved per level
@@ -235,7 +198,7 @@ pub fn level_size<const N: usize>(full: [usize; N], levels: usize, level: usize)
 /// The starting point at the coarsest level.
 fn initial<const N: usize>(
     settings: &Settings,
-    inputs: &Inputs<N>,
+    init: Option<&Tensor<N>>,
     content: &Tensor<N>,
 ) -> Result<Tensor<N>> {
     let (mean, std) = moments(content);
@@ -254,10 +217,7 @@ fn initial<const N: usize>(
             t
         }
         Init::File => {
-            let t = inputs
-                .init
-                .as_ref()
-                .ok_or_else(|| Error::invalid("init", "'file' needs an initial input"))?;
+            let t = init.ok_or_else(|| Error::invalid("init", "'file' needs an initial input"))?;
             if t.channels() != content.channels() {
                 return Err(Error::shape(
                     "init",
@@ -276,15 +236,15 @@ fn moments<const N: usize>(t: &Tensor<N>) -> (f32, f32) {
     (mean as f32, var.sqrt() as f32)
 }
 
-fn check_inputs<const N: usize>(inputs: &Inputs<N>) -> Result<()> {
-    let c = inputs.content.channels();
-    if inputs.styles.is_empty() {
+/// Refuse no styles, styles whose channels differ from the content's `c`, and bad blend weights.
+fn check_styles<const M: usize>(c: usize, styles: &[(Tensor<M>, f64)]) -> Result<()> {
+    if styles.is_empty() {
         return Err(Error::invalid("styles", "at least one style input is needed"));
     }
-    if inputs.styles.iter().all(|(_, w)| *w == 0.0) {
+    if styles.iter().all(|(_, w)| *w == 0.0) {
         return Err(Error::invalid("style weight", "every style weight is 0; at least one must be > 0"));
     }
-    for (i, (s, w)) in inputs.styles.iter().enumerate() {
+    for (i, (s, w)) in styles.iter().enumerate() {
         if s.channels() != c {
             return Err(Error::shape(
                 "stylize",
