@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use crate::data::{self, LoadOptions};
 use crate::error::Result;
 use crate::modality::color::{self, PreserveColor};
-use crate::runner::{self, load_inputs, sibling, verdict, write_outputs, Progress, Settings};
+use crate::modality::Kind;
+use crate::runner::{
+    self, load_inputs, sibling, verdict, write_outputs, ContentKind, CrossInputs, CrossSettings, Progress,
+    Settings, SliceAxes,
+};
 use crate::with_rank;
 
 /// Everything one stylisation needs, however it was asked for.
@@ -28,6 +32,10 @@ pub struct Job {
     pub output: PathBuf,
     /// Continue from the checkpoint beside the output when there is one.
     pub resume: bool,
+    /// For styles one rank below the content: the axes their slices are taken across.
+    pub style_axes: SliceAxes,
+    /// Weight of the temporal term of cross-rank video runs (`None`: the kind's default).
+    pub temporal: Option<f64>,
 }
 
 impl Job {
@@ -63,7 +71,109 @@ pub trait Watch {
 /// Run `job`, telling `watch` what happens. The checkpoint is removed once the outputs are written.
 pub fn execute(job: &Job, watch: &mut dyn Watch) -> Result<Done> {
     let rank = data::probe_rank(&job.content, &job.load)?;
-    with_rank!(rank, N => execute_rank::<N>(job, watch))
+    match pairing(job)? {
+        Pairing::Same => with_rank!(rank, N => execute_rank::<N>(job, watch)),
+        Pairing::Slices { axes, .. } => {
+            watch.note(&pairing_line(job, rank, &axes));
+            match rank {
+                2 => execute_cross::<2, 1>(job, watch),
+                3 => execute_cross::<3, 2>(job, watch),
+                r => Err(crate::rank::unsupported(r)),
+            }
+        }
+    }
+}
+
+/// How the styles meet the content.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pairing {
+    /// Styles of the content's rank.
+    Same,
+    /// Styles one rank lower, compared with the content's slices across `axes`.
+    Slices { style_rank: usize, axes: Vec<usize> },
+}
+
+/// How `job`'s styles pair with its content: every style must have the content's rank or one less.
+pub fn pairing(job: &Job) -> Result<Pairing> {
+    let rank = data::probe_rank(&job.content, &job.load)?;
+    let mut ranks = Vec::new();
+    for (path, _) in &job.styles {
+        ranks.push((path, data::probe_rank(path, &runner::style_options(path, &job.load))?));
+    }
+    let lower = ranks.iter().filter(|(_, r)| *r + 1 == rank).count();
+    if let Some((path, r)) = ranks.iter().find(|(_, r)| *r != rank && *r + 1 != rank) {
+        return Err(crate::Error::format(
+            path.as_path(),
+            format!("holds rank-{r} data, but the content has rank {rank}: a style needs the content's rank or one less"),
+        ));
+    }
+    if lower == 0 {
+        return Ok(Pairing::Same);
+    }
+    if lower != ranks.len() {
+        return Err(crate::Error::invalid(
+            "styles",
+            format!("mixes rank-{rank} and rank-{} styles; give styles of one rank", rank - 1),
+        ));
+    }
+    let axes = job.style_axes.resolve(content_kind(&job.content), rank)?;
+    Ok(Pairing::Slices { style_rank: rank - 1, axes })
+}
+
+/// The log line saying how lower-rank styles are applied.
+fn pairing_line(job: &Job, rank: usize, axes: &[usize]) -> String {
+    let names: Vec<String> = axes.iter().map(usize::to_string).collect();
+    format!(
+        "rank-{} styles applied to the content's slices across axis {} (--style-axes / inputs.style_axes); content loss on the rank-{rank} extractor{}",
+        rank - 1,
+        names.join(", "),
+        match content_kind(&job.content) {
+            ContentKind::Video => " with the temporal term",
+            _ => "",
+        }
+    )
+}
+
+fn content_kind(content: &std::path::Path) -> ContentKind {
+    match data::kind_of(content) {
+        Ok(Some(Kind::Video)) => ContentKind::Video,
+        Ok(Some(Kind::Volume)) => ContentKind::Volume,
+        _ => ContentKind::Other,
+    }
+}
+
+fn execute_cross<const N: usize, const M: usize>(job: &Job, watch: &mut dyn Watch) -> Result<Done> {
+    if job.preserve_color != PreserveColor::None {
+        return Err(crate::Error::invalid(
+            "preserve color",
+            "needs styles of the content's rank (these are one rank lower)",
+        ));
+    }
+    let (content, mut source) = data::load_with::<N>(&job.content, &job.load)?;
+    let mut styles = Vec::new();
+    for (path, w) in &job.styles {
+        let (t, s) = data::load_with::<M>(path, &runner::style_options(path, &job.load))?;
+        source.notes.extend(s.notes);
+        styles.push((runner::adapt(path, &job.content, &content, t, &mut source)?, *w));
+    }
+    let init = match &job.init_file {
+        Some(p) => Some(data::load_with::<N>(p, &job.load)?.0),
+        None => None,
+    };
+    for note in &source.notes {
+        watch.note(note);
+    }
+    let mut cross = CrossSettings::for_kind(content_kind(&job.content));
+    cross.axes = job.style_axes.clone();
+    if let Some(t) = job.temporal {
+        cross.temporal = t;
+    }
+    let inputs = CrossInputs { content, styles, init };
+    let mut outcome = runner::stylize_cross(&job.settings, &cross, &inputs, &mut |p| watch.iter(p))?;
+    if let Some(side) = job.size {
+        outcome.result = runner::resize_longer_side(&outcome.result, side)?;
+    }
+    finish(job, outcome, source, false)
 }
 
 fn execute_rank<const N: usize>(job: &Job, watch: &mut dyn Watch) -> Result<Done> {
@@ -84,7 +194,18 @@ fn execute_rank<const N: usize>(job: &Job, watch: &mut dyn Watch) -> Result<Done
     if let Some(side) = job.size {
         outcome.result = runner::resize_longer_side(&outcome.result, side)?;
     }
+    finish(job, outcome, source, resumed)
+}
+
+/// Write the outputs of a finished run, remove its checkpoint, and say how it went.
+fn finish<const N: usize>(
+    job: &Job,
+    outcome: runner::Outcome<N>,
+    source: data::Source,
+    resumed: bool,
+) -> Result<Done> {
     write_outputs(&job.output, &outcome, source)?;
+    let ckpt = job.checkpoint();
     if ckpt.exists() {
         std::fs::remove_file(&ckpt).map_err(|e| crate::Error::io(&ckpt, e))?;
     }

@@ -18,6 +18,7 @@ mod ops_gram;
 mod ops_pool;
 mod ops_resample;
 mod optim;
+mod pairings;
 mod reference;
 mod safety;
 mod samples;

@@ -7,6 +7,7 @@ use clap::Args;
 use super::progress::Bar;
 use ndstyle::config::{self, Experiment, Run};
 use ndstyle::experiment::{self, Observer, Options, RunOutcome, Shard};
+use ndstyle::pipeline;
 use ndstyle::runner::Progress;
 
 /// The config and its overrides, shared by `run` and `check`.
@@ -60,8 +61,15 @@ pub fn check(a: &ConfigArgs) -> anyhow::Result<()> {
     let exp = a.load()?;
     println!("{}: valid; {} runs into {}", a.config.display(), exp.runs.len(), exp.out_dir.display());
     for (k, r) in exp.runs.iter().enumerate() {
+        let job = experiment::job(r, exp.out_dir.join(&r.name).join(r.result_name()));
+        let pairing = match pipeline::pairing(&job)? {
+            pipeline::Pairing::Same => "styles of the same rank".to_string(),
+            pipeline::Pairing::Slices { style_rank, axes } => {
+                format!("rank-{style_rank} styles on slices across axes {axes:?}")
+            }
+        };
         println!(
-            "{k:>4}  {}  (rank {}, {} iterations × {} levels)",
+            "{k:>4}  {}  (rank {}, {pairing}, {} iterations × {} levels)",
             r.name, r.rank, r.settings.iters, r.settings.levels
         );
     }
@@ -136,6 +144,11 @@ impl Observer for Bars {
             b.update(p);
         }
         Ok(())
+    }
+    fn note(&mut self, note: &str) {
+        if !self.quiet {
+            eprintln!("note: {note}");
+        }
     }
     fn finish(&mut self, run: &Run, outcome: &RunOutcome) {
         if let Some(b) = self.bar.take() {

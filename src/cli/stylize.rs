@@ -80,6 +80,14 @@ pub struct StylizeArgs {
     /// tile (by default tiles are used only when the whole input would not fit in memory).
     #[arg(long, value_name = "SIZE")]
     pub tile: Option<usize>,
+    /// Styles one rank below the content (a painting for a video or volume): the axes whose slices
+    /// they are compared with: auto (each frame of a video, all three orientations of a volume),
+    /// all, time, or a list such as 0,1,2 or d,h,w.
+    #[arg(long, default_value = "auto")]
+    pub style_axes: String,
+    /// Weight of the temporal term of videos styled by images (default 1; 0 turns it off).
+    #[arg(long)]
+    pub temporal: Option<f64>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -119,7 +127,12 @@ pub fn run(a: &StylizeArgs) -> anyhow::Result<()> {
         size: a.size,
         output: out.clone(),
         resume: a.resume,
+        style_axes: a.style_axes.parse()?,
+        temporal: a.temporal,
     };
+    if let Some(t) = a.temporal.filter(|t| !(t.is_finite() && *t >= 0.0)) {
+        bail!("--temporal {t}: must be a finite number >= 0");
+    }
     let bar = Bar::new(a.quiet, job.settings.iters, job.settings.levels);
     let done = pipeline::execute(&job, &mut Watching(&bar));
     bar.finish();

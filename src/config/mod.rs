@@ -61,6 +61,10 @@ pub struct Run {
     /// A run without progress (see [`crate::runner::verdict`]) counts as done, not failed.
     pub allow_no_progress: bool,
     pub settings: Settings,
+    /// The axes lower-rank styles are applied across (`inputs.style_axes`).
+    pub style_axes: crate::runner::SliceAxes,
+    /// The temporal weight of cross-rank video runs (`losses.temporal`; `None`: the default).
+    pub temporal: Option<f64>,
     /// The result's format: `png`, `jpg`, `npy`, `csv`, `wav`, `nii`, `nii.gz` or `frames` (a
     /// folder of PNG frames).
     pub format: String,

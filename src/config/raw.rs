@@ -60,6 +60,8 @@ pub struct RawInputs {
     pub window: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style_axes: Option<String>,
 }
 
 /// A style input: a path (or glob), or a path with its blend weight.
@@ -106,6 +108,8 @@ pub struct RawLosses {
     pub style_layer_weights: Option<BTreeMap<String, f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporal: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalization: Option<String>,
 }

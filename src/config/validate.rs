@@ -185,15 +185,23 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
         Some(p) => Some(existing(&at, "inputs.init_file", base.join(p))?),
         None => None,
     };
-    let load = load_options(&at, i)?;
+    let mut load = load_options(&at, i)?;
+    load.rank = load.rank.or(kind_rank);
+    let style_axes: crate::runner::SliceAxes = match &i.style_axes {
+        Some(a) => at.parse("inputs.style_axes", a)?,
+        None => crate::runner::SliceAxes::Auto,
+    };
+    let temporal = match raw.losses.temporal {
+        Some(t) => Some(at.non_negative("losses.temporal", Some(t), 0.0)?),
+        None => None,
+    };
     let preserve_color: PreserveColor = match &raw.preserve_color {
         Some(p) => at.parse("preserve_color", p)?,
         None => PreserveColor::None,
     };
     let mut out = Vec::new();
     for content in contents {
-        let probe = LoadOptions { rank: i.rank.or(kind_rank), ..load };
-        let rank = crate::data::probe_rank(&content, &probe)
+        let rank = crate::data::probe_rank(&content, &load)
             .map_err(|e| at.err("inputs.content", strip_invalid(&e.to_string())))?;
         let kind = crate::data::kind_of(&content)
             .map_err(|e| at.err("inputs.content", strip_invalid(&e.to_string())))?;
@@ -255,6 +263,8 @@ pub fn runs(point: &Node, raw: &RawExperiment, base: &Path, parts: &[String]) ->
             preserve_color,
             allow_no_progress: raw.optimizer.allow_no_progress.unwrap_or(false),
             settings: settings.clone(),
+            style_axes: style_axes.clone(),
+            temporal,
             format,
             resolved,
         });

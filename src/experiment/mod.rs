@@ -263,17 +263,7 @@ fn guard_run(exp: &Experiment, r: &Run) -> Result<()> {
 
 fn execute(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Result<Metrics> {
     let out = dir.join(r.result_name());
-    let job = Job {
-        content: r.content.clone(),
-        styles: r.styles.clone(),
-        init_file: r.init_file.clone(),
-        load: crate::data::LoadOptions { rank: Some(r.rank), ..r.load },
-        settings: r.settings.clone(),
-        preserve_color: r.preserve_color,
-        size: r.size,
-        output: out.clone(),
-        resume: true,
-    };
+    let job = job(r, out.clone());
     let done = pipeline::execute(&job, &mut Watching(obs))?;
     if let Some(why) = done.no_progress.filter(|_| !r.allow_no_progress) {
         return Err(Error::invalid(
@@ -301,6 +291,23 @@ fn execute(r: &Run, dir: &Path, obs: &mut dyn Observer) -> Result<Metrics> {
             config_schema: crate::config::VERSION,
         },
     })
+}
+
+/// The pipeline job of run `r`, writing its result to `out` (resuming a checkpoint there).
+pub fn job(r: &Run, out: PathBuf) -> Job {
+    Job {
+        content: r.content.clone(),
+        styles: r.styles.clone(),
+        init_file: r.init_file.clone(),
+        load: r.load,
+        settings: r.settings.clone(),
+        preserve_color: r.preserve_color,
+        size: r.size,
+        output: out,
+        resume: true,
+        style_axes: r.style_axes.clone(),
+        temporal: r.temporal,
+    }
 }
 
 /// An observer following one run's pipeline.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::Inputs;
 use crate::data::{self, LoadOptions, Source};
 use crate::error::{Error, Result};
+use crate::modality::color::adapt_channels;
 
 /// Read the content, the styles (with their blend weights) and an optional starting point as
 /// rank-`N` tensors; images may be resized to `max_side`. Every style must have the content's
@@ -15,22 +16,12 @@ pub fn load_inputs<const N: usize>(
     init: Option<&Path>,
     options: &LoadOptions,
 ) -> Result<(Inputs<N>, Source)> {
-    let (content_t, source) = data::load_with::<N>(content, options)?;
+    let (content_t, mut source) = data::load_with::<N>(content, options)?;
     let mut loaded = Vec::with_capacity(styles.len());
     for (path, w) in styles {
-        let (t, _) = data::load_with::<N>(path, options)?;
-        if t.channels() != content_t.channels() {
-            return Err(Error::format(
-                path,
-                format!(
-                    "{} channels, but the content {} has {}",
-                    t.channels(),
-                    content.display(),
-                    content_t.channels()
-                ),
-            ));
-        }
-        loaded.push((t, *w));
+        let (t, style_source) = data::load_with::<N>(path, &style_options(path, options))?;
+        source.notes.extend(style_source.notes);
+        loaded.push((adapt(path, content, &content_t, t, &mut source)?, *w));
     }
     let init = match init {
         Some(p) => {
@@ -51,4 +42,29 @@ pub fn load_inputs<const N: usize>(
         None => None,
     };
     Ok((Inputs { content: content_t, styles: loaded, init }, source))
+}
+
+/// How a style is read: a `.npy` style takes the content's `--rank` only when one was given.
+pub fn style_options(path: &Path, options: &LoadOptions) -> LoadOptions {
+    let npy = data::kind_of(path).is_ok_and(|k| k.is_none());
+    LoadOptions { rank: options.rank.filter(|_| npy), ..*options }
+}
+
+/// Style `t` (read from `path`) with the channels of the content, noting any adaptation.
+pub fn adapt<const N: usize, const M: usize>(
+    path: &Path,
+    content: &Path,
+    content_t: &crate::tensor::Tensor<N>,
+    t: crate::tensor::Tensor<M>,
+    source: &mut Source,
+) -> Result<crate::tensor::Tensor<M>> {
+    let (t, note) = adapt_channels(&t, content_t.channels()).map_err(|e| {
+        let detail = match e {
+            Error::Shape { detail, .. } => detail,
+            other => other.to_string(),
+        };
+        Error::format(path, format!("{detail} (content {})", content.display()))
+    })?;
+    source.notes.extend(note.map(|n| format!("{}: {n}", path.display())));
+    Ok(t)
 }

@@ -144,6 +144,8 @@ pub struct TopK<const N: usize> {
     pub records: Vec<Vec<Record<N>>>,
     /// How the first file was read (images render in their own colours).
     pub source: Source,
+    /// The channels every file was read with (the first file's; others adapted grey ↔ RGB).
+    pub channels: usize,
 }
 
 /// The files named by `spec`: a directory (its `.npy`, `.png`, `.jpg`, `.jpeg` files), a glob
@@ -277,18 +279,7 @@ pub fn scan_with<const N: usize>(
     // Per file: load, run, and pick each unit's best `k` well-separated positions.
     let per_file = |fi: usize| -> Result<Vec<Vec<Cand<N>>>> {
         let path = &files[fi];
-        let (x, _) = data::load::<N>(path, opts.max_side)?;
-        if x.channels() != net.in_channels() {
-            return Err(Error::format(
-                path,
-                format!(
-                    "has {} channels; the network (built for {}) takes {}",
-                    x.channels(),
-                    files[0].display(),
-                    net.in_channels()
-                ),
-            ));
-        }
+        let x = load_as(path, opts.max_side, net.in_channels(), &files[0])?;
         let input = x.spatial();
         let fwd = net.forward(&prepare(&x)?, &[layer])?;
         let a = fwd.get(idx).ok_or_else(|| Error::invalid("layer", format!("'{layer}' was not kept")))?;
@@ -365,7 +356,15 @@ pub fn scan_with<const N: usize>(
                 .collect()
         })
         .collect();
-    Ok(TopK { layer: layer.to_string(), files: files.to_vec(), rf, units, records, source })
+    Ok(TopK {
+        layer: layer.to_string(),
+        files: files.to_vec(),
+        rf,
+        units,
+        records,
+        source,
+        channels: net.in_channels(),
+    })
 }
 
 /// The box `b` of `x` (batch item 0) as a `1 × C × size` tensor, zero where it leaves `x`.
@@ -403,7 +402,7 @@ pub fn patches<const N: usize>(top: &TopK<N>, max_side: Option<u32>) -> Result<V
     let crops: Vec<Vec<(usize, usize, Tensor<N>)>> = needed
         .par_iter()
         .map(|&fi| {
-            let (x, _) = data::load::<N>(&top.files[fi], max_side)?;
+            let x = load_as(&top.files[fi], max_side, top.channels, &top.files[0])?;
             Ok(top
                 .records
                 .iter()
@@ -457,5 +456,26 @@ pub fn write_csv<const N: usize>(path: &Path, top: &TopK<N>) -> Result<()> {
             }
         }
         Ok(())
+    })
+}
+
+/// File `path` with `channels` channels (the first file's): grey and colour inputs mix in one
+/// dataset by [`crate::modality::color::adapt_channels`].
+fn load_as<const N: usize>(
+    path: &Path,
+    max_side: Option<u32>,
+    channels: usize,
+    first: &Path,
+) -> Result<Tensor<N>> {
+    let (x, _) = data::load::<N>(path, max_side)?;
+    crate::modality::color::adapt_channels(&x, channels).map(|(x, _)| x).map_err(|_| {
+        Error::format(
+            path,
+            format!(
+                "has {} channels; the network (built for {}) takes {channels}",
+                x.channels(),
+                first.display()
+            ),
+        )
     })
 }
