@@ -494,3 +494,35 @@ fn formats_cli_bad_record_is_one_line() {
     let o = stylize(&p, &p, &d.join("out.hea"));
     assert_one_line_error(&o, &["bad.dat", "declares 100 samples"]);
 }
+
+/// Each layout rule of `.npy` inference, and that `--rank`/`--layout` override it.
+#[test]
+fn npy_layouts_are_inferred_and_said() {
+    use ndstyle::io::npy::Layout::{ChannelsFirst as First, ChannelsLast as Last};
+    use ndstyle::modality::npy::infer;
+    let rule = |shape: &[usize]| {
+        let (r, l, note) = infer(shape, None, None).unwrap();
+        assert!(note.is_some(), "{shape:?}: an inferred layout is said");
+        (r, l)
+    };
+    assert_eq!(rule(&[5000]), (1, First));
+    assert_eq!(rule(&[5000, 12]), (1, Last), "samples × leads, the usual ECG array");
+    assert_eq!(rule(&[12, 5000]), (1, First));
+    assert_eq!(rule(&[64, 48]), (2, First), "a grey image");
+    assert_eq!(rule(&[3, 32, 32]), (2, First), "C × H × W");
+    assert_eq!(rule(&[32, 32, 3]), (2, Last), "H × W × C");
+    assert_eq!(rule(&[16, 32, 32]), (3, First), "a volume");
+    assert_eq!(rule(&[2, 16, 16, 16]), (3, First));
+    assert!(infer(&[1, 2, 3, 4, 5, 6], None, None).is_err());
+    assert_eq!(infer(&[3, 32, 32], Some(3), None).unwrap(), (3, First, None), "--rank overrides");
+    assert_eq!(infer(&[5000, 12], Some(1), Some(Last)).unwrap().1, Last);
+    // Read through the registry: a (T, leads) array becomes a 12-lead signal, and the note says so.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("ecg.npy");
+    let data: Vec<f32> = (0..1200).map(|i| i as f32).collect();
+    ndstyle::io::npy::write_npy(&p, &[100, 12], &data).unwrap();
+    let (t, src) = data::load_any(&p, &data::LoadOptions::default()).unwrap();
+    assert_eq!(t.dims(), vec![1, 12, 100]);
+    assert_eq!(t.data()[1], 12.0, "lead 0, sample 1");
+    assert!(src.notes[0].contains("rank-1 signal with 12 channels last"), "{:?}", src.notes);
+}
