@@ -153,6 +153,7 @@ fn execute_cross<const N: usize, const M: usize>(job: &Job, watch: &mut dyn Watc
     let mut styles = Vec::new();
     for (path, w) in &job.styles {
         let (t, s) = data::load_with::<M>(path, &runner::style_options(path, &job.load))?;
+        runner::same_rate(path, &s, &job.content, &source)?;
         source.notes.extend(s.notes);
         styles.push((runner::adapt(path, &job.content, &content, t, &mut source)?, *w));
     }

@@ -526,3 +526,20 @@ fn npy_layouts_are_inferred_and_said() {
     assert_eq!(t.data()[1], 12.0, "lead 0, sample 1");
     assert!(src.notes[0].contains("rank-1 signal with 12 channels last"), "{:?}", src.notes);
 }
+
+/// A style at another sampling rate than the content is refused with both rates, never assumed equal.
+#[test]
+fn a_style_at_another_rate_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let write = |name: &str, fs: u32| {
+        let p = d.path().join(name);
+        let rows: Vec<String> = (0..400).map(|i| format!("{}", (i as f32 * 0.1).sin())).collect();
+        std::fs::write(&p, format!("# fs={fs}\nII\n{}\n", rows.join("\n"))).unwrap();
+        p
+    };
+    let (content, style) = (write("c.csv", 1000), write("s.csv", 360));
+    let out = d.path().join("out.csv");
+    let o = stylize(&content, &style, &out);
+    assert_one_line_error(&o, &["s.csv", "360 Hz", "1000 Hz", "resample"]);
+    assert!(!out.exists());
+}

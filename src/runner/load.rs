@@ -20,6 +20,7 @@ pub fn load_inputs<const N: usize>(
     let mut loaded = Vec::with_capacity(styles.len());
     for (path, w) in styles {
         let (t, style_source) = data::load_with::<N>(path, &style_options(path, options))?;
+        same_rate(path, &style_source, content, &source)?;
         source.notes.extend(style_source.notes);
         loaded.push((adapt(path, content, &content_t, t, &mut source)?, *w));
     }
@@ -67,4 +68,22 @@ pub fn adapt<const N: usize, const M: usize>(
     })?;
     source.notes.extend(note.map(|n| format!("{}: {n}", path.display())));
     Ok(t)
+}
+
+/// Refuse a style recorded at another sampling rate than the content: a pattern at 360 Hz is not
+/// the same pattern at 1000 Hz, and nothing here resamples it silently.
+pub fn same_rate(path: &Path, style: &Source, content: &Path, of: &Source) -> Result<()> {
+    let rate = |s: &Source| {
+        s.meta.signal.as_ref().map(|m| m.fs).or(s.meta.audio.as_ref().map(|(a, _, _)| a.sample_rate as f64))
+    };
+    match (rate(style), rate(of)) {
+        (Some(a), Some(b)) if (a - b).abs() > 1e-6 * b => Err(Error::format(
+            path,
+            format!(
+                "is sampled at {a} Hz but the content {} at {b} Hz; resample the style to {b} Hz first",
+                content.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
