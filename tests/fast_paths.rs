@@ -4,7 +4,7 @@
 use ndstyle::rng::Rng;
 use ndstyle::tensor::conv::{conv_backward_input, conv_forward};
 use ndstyle::tensor::geometry::unravel;
-use ndstyle::tensor::gram::{gram, gram_backward, Gram, GRAM_BLOCK};
+use ndstyle::tensor::gram::{gram, gram_backward, gram_backward_symmetric, Gram, GRAM_BLOCK};
 use ndstyle::tensor::winograd::WINOGRAD_MIN_CHANNELS;
 use ndstyle::tensor::{Padding, Tensor, Window};
 use proptest::prelude::*;
@@ -29,8 +29,35 @@ fn syrk_case<const N: usize>(c: usize, spatial: [usize; N], seed: u64) {
     }
 }
 
+/// The Gram backward pass past one transpose tile: `scale·(dG + dGᵀ)·F` for any `dG` against the
+/// definition, and the symmetric variant equal to it wherever `dG` is symmetric.
+fn gram_backward_case(c: usize, p: usize, seed: u64) {
+    let x = Tensor::randn(1, c, [p], 1.0, seed);
+    let mut rng = Rng::new(seed ^ 9);
+    let dg: Vec<f32> = (0..c * c).map(|_| rng.normal()).collect();
+    let scale = 0.25;
+    let want: Vec<f64> = (0..c * p)
+        .map(|k| {
+            let (i, q) = (k / p, k % p);
+            let sum: f64 =
+                (0..c).map(|j| (dg[i * c + j] + dg[j * c + i]) as f64 * x.item(0)[j * p + q] as f64).sum();
+            sum * scale as f64
+        })
+        .collect();
+    let got = gram_backward(&x, &Gram::from_vec(1, c, dg.clone()).unwrap(), scale);
+    assert_close("gram_backward vs definition", got.data(), &want, 1e-4, 1e-4);
+    let sym: Vec<f32> = (0..c * c).map(|k| 0.5 * (dg[k] + dg[(k % c) * c + k / c])).collect();
+    let fast = gram_backward_symmetric(&x, &Gram::from_vec(1, c, sym).unwrap(), scale);
+    assert_close("gram_backward_symmetric vs gram_backward", fast.data(), &want, 1e-4, 1e-4);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(6))]
+
+    #[test]
+    fn gram_backward_past_a_tile(c in 1usize..=75, p in 1usize..=40, seed in any::<u64>()) {
+        gram_backward_case(c, p, seed);
+    }
 
     #[test]
     fn syrk_gram_1d(c in GRAM_BLOCK + 1..=2 * GRAM_BLOCK + 9, s in 1usize..=4500, seed in any::<u64>()) {

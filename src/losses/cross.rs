@@ -30,7 +30,7 @@ use super::{Breakdown, Normalization, StyleTarget};
 use crate::error::{Error, Result};
 use crate::nn::Network;
 use crate::profile::{timed, Phase};
-use crate::tensor::gram::{gram, gram_backward, Gram};
+use crate::tensor::gram::{gram, gram_backward_symmetric, Gram};
 use crate::tensor::slice::{slices, unslice};
 use crate::tensor::Tensor;
 
@@ -163,7 +163,7 @@ pub fn pooled_style_loss<const M: usize>(
     let repeated =
         Gram::from_vec(a.batch(), c, (0..a.batch()).flat_map(|_| dg.data().iter().copied()).collect())?;
     let scale = 1.0 / (a.batch() * a.positions()).max(1) as f32;
-    Ok((k * sum, timed(Phase::Gram, || gram_backward(a, &repeated, scale))))
+    Ok((k * sum, timed(Phase::Gram, || gram_backward_symmetric(a, &repeated, scale))))
 }
 
 /// The whole cross-rank objective: content and total variation from a rank-N [`Objective`]

@@ -25,7 +25,7 @@ pub use tv::{total_variation, total_variation_grad};
 
 use crate::error::{Error, Result};
 use crate::profile::{timed, Phase};
-use crate::tensor::gram::{gram, gram_backward, Gram};
+use crate::tensor::gram::{gram, gram_backward_symmetric, Gram};
 use crate::tensor::Tensor;
 
 /// Which normalisation of the content and style costs to use (see the module documentation).
@@ -156,5 +156,5 @@ pub fn style_loss_weighted<const N: usize>(
         sum += d as f64 * d as f64;
         *g = (2.0 * s * weight * d as f64) as f32;
     }
-    Ok((s * sum, timed(Phase::Gram, || gram_backward(a, &dg, g_scale))))
+    Ok((s * sum, timed(Phase::Gram, || gram_backward_symmetric(a, &dg, g_scale))))
 }

@@ -13,7 +13,7 @@ use super::Breakdown;
 use crate::error::{Error, Result};
 use crate::nn::Network;
 use crate::profile::{timed, Phase};
-use crate::tensor::gram::{gram, gram_backward, Gram};
+use crate::tensor::gram::{gram, gram_backward_symmetric, Gram};
 use crate::tensor::Tensor;
 use crate::tile::{copy_box, crop, Kept, Plan, Tile};
 
@@ -172,7 +172,7 @@ pub(super) fn eval<const N: usize>(
         for (st, (dg, g_scale, weight)) in obj.style.iter().zip(&dgs) {
             let k = &t.kept[plan.layer(&st.layer)?];
             let a = owned(net, &fwd, &st.layer, k)?;
-            let g = timed(Phase::Gram, || gram_backward(&a, dg, *g_scale));
+            let g = timed(Phase::Gram, || gram_backward_symmetric(&a, dg, *g_scale));
             grads.push((&st.layer, placed(net, &fwd, &st.layer, k, &g, *weight)?));
         }
         let refs: Vec<(&str, &Tensor<N>)> = grads.iter().map(|(n, g)| (*n, g)).collect();

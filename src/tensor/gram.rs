@@ -94,17 +94,43 @@ pub fn gram<const N: usize>(x: &Tensor<N>, scale: f32) -> Gram {
             matmul(MatMut::row_major(out, c, c), f, f.t(), false, Threads::Pool);
         } else {
             syrk_upper(x.item(b), c, p, out);
-            for i in 0..c {
-                for j in 0..i {
-                    out[i * c + j] = out[j * c + i];
-                }
-            }
+            mirror_upper(out, c);
         }
     }
     if scale != 1.0 {
         g.data.iter_mut().for_each(|v| *v *= scale);
     }
     g
+}
+
+/// Side of the square tiles in which [`mirror_upper`] and [`symmetrize`] transpose: a tile's rows
+/// and columns both stay in L1, where a row-by-row transpose of a 4096² matrix misses on every read.
+const TRANSPOSE_TILE: usize = 32;
+
+/// Copy the upper triangle of the `c × c` row-major `m` onto its lower triangle, tile by tile.
+fn mirror_upper(m: &mut [f32], c: usize) {
+    for i0 in (0..c).step_by(TRANSPOSE_TILE) {
+        for j0 in (0..=i0).step_by(TRANSPOSE_TILE) {
+            for i in i0..(i0 + TRANSPOSE_TILE).min(c) {
+                for j in j0..(j0 + TRANSPOSE_TILE).min(i) {
+                    m[i * c + j] = m[j * c + i];
+                }
+            }
+        }
+    }
+}
+
+/// `out = scale · (m + mᵀ)` for the `c × c` row-major `m`, tile by tile.
+fn symmetrize(m: &[f32], c: usize, scale: f32, out: &mut [f32]) {
+    for i0 in (0..c).step_by(TRANSPOSE_TILE) {
+        for j0 in (0..c).step_by(TRANSPOSE_TILE) {
+            for i in i0..(i0 + TRANSPOSE_TILE).min(c) {
+                for j in j0..(j0 + TRANSPOSE_TILE).min(c) {
+                    out[i * c + j] = scale * (m[i * c + j] + m[j * c + i]);
+                }
+            }
+        }
+    }
 }
 
 /// `out`'s upper block triangle `= F·Fᵀ` for `F: C × P` row-major (below it: garbage or zeros).
@@ -163,12 +189,7 @@ pub fn gram_backward<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32) -> Te
     let mut dx = Tensor::zeros(x.batch(), c, x.spatial());
     let mut sym = vec![0.0f32; c * c];
     for b in 0..x.batch() {
-        let dgb = dg.item(b);
-        for i in 0..c {
-            for j in 0..c {
-                sym[i * c + j] = scale * (dgb[i * c + j] + dgb[j * c + i]);
-            }
-        }
+        symmetrize(dg.item(b), c, scale, &mut sym);
         matmul(
             MatMut::row_major(dx.item_mut(b), c, p),
             MatRef::row_major(&sym, c, c),
@@ -177,5 +198,36 @@ pub fn gram_backward<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32) -> Te
             Threads::Pool,
         );
     }
+    dx
+}
+
+/// [`gram_backward`] for a symmetric `dg`, as every Gram loss has (a difference of Gram matrices):
+/// `dF_b = 2·scale · dG_b · F_b`, without forming `dG + dGᵀ` (a pass over `C²` values that costs
+/// a tenth of a 4096-channel evaluation). For a `dg` that is not symmetric this is the gradient
+/// of the loss through `(dG + dGᵀ)/2`.
+///
+/// **Panics** if `dg` is not `B × C × C` for the `B` and `C` of `x`.
+#[track_caller]
+pub fn gram_backward_symmetric<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32) -> Tensor<N> {
+    assert!(
+        dg.batch == x.batch() && dg.channels == x.channels(),
+        "gram_backward_symmetric: gradient {}×{c}×{c} for features {}",
+        dg.batch,
+        x.shape_string(),
+        c = dg.channels,
+    );
+    let (c, p) = (x.channels(), x.positions());
+    let mut dx = Tensor::zeros(x.batch(), c, x.spatial());
+    for b in 0..x.batch() {
+        matmul(
+            MatMut::row_major(dx.item_mut(b), c, p),
+            MatRef::row_major(dg.item(b), c, c),
+            MatRef::row_major(x.item(b), c, p),
+            false,
+            Threads::Pool,
+        );
+    }
+    let k = 2.0 * scale;
+    dx.data_mut().iter_mut().for_each(|v| *v *= k);
     dx
 }
