@@ -103,6 +103,14 @@ pub struct ExtractorArgs {
     /// stylising and back on output.
     #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
     pub window: Option<Vec<f32>>,
+    /// Intensity window of the content volume only, LO,HI (default: --window, else its 0.5th to
+    /// 99.5th percentile). The result is written back in the content's units.
+    #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
+    pub content_window: Option<Vec<f32>>,
+    /// Intensity window of the style volumes, LO,HI (default: --window, else each style's 0.5th to
+    /// 99.5th percentile): a CT style in HU for an MRI content.
+    #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
+    pub style_window: Option<Vec<f32>>,
 }
 
 impl ExtractorArgs {
@@ -139,17 +147,24 @@ impl ExtractorArgs {
     /// How inputs are read.
     pub fn load_options(&self) -> anyhow::Result<ndstyle::data::LoadOptions> {
         use ndstyle::modality::audio::{GriffinLim, StftConfig};
-        let window = match self.window.as_deref() {
-            None => None,
-            Some(&[lo, hi]) => Some(ndstyle::modality::volume::IntensityWindow::new(lo, hi)?),
-            Some(v) => anyhow::bail!("--window takes LO,HI (two numbers), not {} values", v.len()),
+        let window = |flag: &str, w: &Option<Vec<f32>>| match w.as_deref() {
+            None => Ok(None),
+            Some(&[lo, hi]) => {
+                ndstyle::modality::volume::IntensityWindow::new(lo, hi).map(Some).map_err(|_| {
+                    anyhow::anyhow!("{flag} {lo},{hi}: not an intensity window (need finite LO < HI)")
+                })
+            }
+            Some(v) => Err(anyhow::anyhow!("{flag} takes LO,HI (two numbers), not {} values", v.len())),
         };
+        let both = window("--window", &self.window)?;
         Ok(ndstyle::data::LoadOptions {
+            window: window("--content-window", &self.content_window)?.or(both),
+            style_window: window("--style-window", &self.style_window)?.or(both),
+            working_range: true,
             max_side: self.max_side,
             fs: self.fs,
             stft: StftConfig { n_fft: self.n_fft, hop: self.hop },
             griffin_lim: GriffinLim { iterations: self.griffin_lim, ..GriffinLim::default() },
-            window,
             rank: self.rank,
             layout: self.layout.as_deref().map(str::parse).transpose()?,
         })

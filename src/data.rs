@@ -48,6 +48,9 @@ pub fn load_any(path: &Path, options: &LoadOptions) -> Result<(AnyTensor, Source
     if !t.data().iter().all(|v| v.is_finite()) {
         return Err(Error::format(path, "contains NaN or infinite values"));
     }
+    if options.working_range {
+        return crate::modality::working::into_working_range(t, source, &path.display().to_string());
+    }
     Ok((t, source))
 }
 

@@ -157,10 +157,9 @@ fn execute_cross<const N: usize, const M: usize>(job: &Job, watch: &mut dyn Watc
         source.notes.extend(s.notes);
         styles.push((runner::adapt(path, &job.content, &content, t, &mut source)?, *w));
     }
-    let init = match &job.init_file {
-        Some(p) => Some(data::load_with::<N>(p, &job.load)?.0),
-        None => None,
-    };
+    let init =
+        job.init_file.as_deref().map(|p| runner::load_init(p, &job.load, &job.content, &content, &source));
+    let init = init.transpose()?;
     for note in &source.notes {
         watch.note(note);
     }

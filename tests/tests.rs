@@ -29,3 +29,4 @@ mod util;
 mod vgg;
 mod visualize;
 mod weights;
+mod working;

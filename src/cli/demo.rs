@@ -45,7 +45,7 @@ const CASES: &[(&str, &str, &str, &str, &[&str])] = &[
         "volumes/phantom.nii.gz",
         "volumes/texture.nii.gz",
         "volume.nii.gz",
-        &["--window=-1000,1000", "--beta", "1e4"],
+        &["--beta", "1e4"],
     ),
     ("video (time as an axis)", "video/disc", "video/waves", "video", &["--beta", "1e4"]),
 ];
@@ -73,7 +73,7 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<()> {
 }
 
 fn stylize(content: &Path, style: &Path, out: &Path, a: &DemoArgs, extra: &[&str]) -> anyhow::Result<()> {
-    let mut args: Vec<String> = vec!["ndstyle".into(), "stylize".into(), "--init".into(), "content".into()];
+    let mut args: Vec<String> = vec!["ndstyle".into(), "stylize".into()];
     for (flag, path) in [("--content", content), ("--style", style), ("--output", out)] {
         args.extend([flag.to_string(), path.display().to_string()]);
     }

@@ -54,7 +54,8 @@ pub struct StylizeArgs {
     /// Pyramid levels (1 = full size only; each level halves the size).
     #[arg(long, default_value = default_of_key("optimizer.levels"))]
     pub levels: usize,
-    /// Start from noise, content, content+noise[:RATIO] or file (with --init-file).
+    /// Start from auto (noise for images, the content otherwise), noise, content,
+    /// content+noise[:RATIO] or file (with --init-file).
     #[arg(long, default_value = default_of_key("init"))]
     pub init: String,
     /// The starting point for --init file.

@@ -59,6 +59,10 @@ pub struct RawInputs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_window: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style_window: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub style_axes: Option<String>,

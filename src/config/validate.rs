@@ -82,21 +82,33 @@ fn load_options(at: &At, i: &super::raw::RawInputs) -> Res<LoadOptions> {
     }
     let griffin_lim =
         GriffinLim { iterations: i.griffin_lim.unwrap_or(d.griffin_lim.iterations), ..d.griffin_lim };
-    let window = match i.window.as_deref() {
-        None => None,
-        Some(&[lo, hi]) => Some(
-            IntensityWindow::new(lo as f32, hi as f32)
-                .map_err(|_| at.err("inputs.window", format!("[{lo}, {hi}]: need finite lo < hi")))?,
-        ),
-        Some(v) => {
-            return Err(at.err("inputs.window", format!("needs two numbers [lo, hi], not {}", v.len())))
-        }
+    let window = |key: &str, w: &Option<Vec<f64>>| match w.as_deref() {
+        None => Ok(None),
+        Some(&[lo, hi]) => IntensityWindow::new(lo as f32, hi as f32)
+            .map(Some)
+            .map_err(|_| at.err(key, format!("[{lo}, {hi}]: need finite lo < hi"))),
+        Some(v) => Err(at.err(key, format!("needs two numbers [lo, hi], not {}", v.len()))),
     };
+    let both = window("inputs.window", &i.window)?;
+    let (content_window, style_window) = (
+        window("inputs.content_window", &i.content_window)?.or(both),
+        window("inputs.style_window", &i.style_window)?.or(both),
+    );
     let layout = match &i.layout {
         Some(l) => Some(at.parse("inputs.layout", l)?),
         None => None,
     };
-    Ok(LoadOptions { max_side: i.max_side, fs: i.fs, stft, griffin_lim, window, rank: i.rank, layout })
+    Ok(LoadOptions {
+        max_side: i.max_side,
+        fs: i.fs,
+        stft,
+        griffin_lim,
+        window: content_window,
+        style_window,
+        working_range: true,
+        rank: i.rank,
+        layout,
+    })
 }
 
 /// The output format for `content` of `rank`: the configured one checked against the data, or

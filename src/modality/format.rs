@@ -33,6 +33,12 @@ pub struct LoadOptions {
     pub griffin_lim: GriffinLim,
     /// Intensity window of volumes: `[lo, hi] → [0, 1]` on reading, inverted on writing.
     pub window: Option<IntensityWindow>,
+    /// The window of style volumes when it differs from [`Self::window`] (a CT style in HU for an
+    /// MRI content); `None`: the same.
+    pub style_window: Option<IntensityWindow>,
+    /// Map inputs that their format leaves as stored (CSV signals, volumes without a window) into
+    /// the network's working range ([`super::working`]); runs do, plain reads do not.
+    pub working_range: bool,
     /// The spatial rank of `.npy` inputs, when given (otherwise inferred from the array).
     pub rank: Option<usize>,
     /// Where the channel axis of `.npy` inputs is, when given (otherwise inferred).

@@ -22,6 +22,7 @@ pub mod standardize;
 pub mod video;
 pub mod volume;
 pub mod wfdb;
+pub mod working;
 
 use std::path::{Path, PathBuf};
 

@@ -37,7 +37,7 @@ pub const SETTINGS: &[Setting] = &[
     s("--levels", "optimizer.levels", "1"),
     s("--rel-tol", "optimizer.rel_tol", "none"),
     s("--checkpoint-every", "optimizer.checkpoint_every", "10"),
-    s("--init", "init", "noise"),
+    s("--init", "init", "auto"),
     s("--tile", "tile", "none"),
 ];
 
@@ -129,7 +129,10 @@ impl Given {
         if let Some(t) = rel_tol.filter(|t| !(t.is_finite() && *t >= 0.0)) {
             return Err(bad("optimizer.rel_tol", format!("must be a finite number >= 0, not {t}")));
         }
-        let init: Init = parsed(&self.init, "init")?;
+        let init: Init = match value(&self.init, "init")?.as_str() {
+            "auto" => default_init(kind),
+            _ => parsed(&self.init, "init")?,
+        };
         if init == Init::File && !has_init_file {
             return Err(bad(
                 "init",
@@ -165,6 +168,16 @@ impl Given {
             checkpoint_every: number(self.checkpoint_every, "optimizer.checkpoint_every")?,
             tile,
         })
+    }
+}
+
+/// Where `init: auto` starts for content of `kind`: from noise for images (Gatys et al.), from the
+/// content for the other kinds and for arrays, where noise leaves noisy volumes, flickering video
+/// and hiss (docs/modalities.md has the measurement).
+pub fn default_init(kind: Option<Kind>) -> Init {
+    match kind {
+        Some(Kind::Image) => Init::Noise,
+        Some(Kind::Signal | Kind::Audio | Kind::Volume | Kind::Video) | None => Init::Content,
     }
 }
 

@@ -6,6 +6,8 @@ use super::Inputs;
 use crate::data::{self, LoadOptions, Source};
 use crate::error::{Error, Result};
 use crate::modality::color::adapt_channels;
+use crate::modality::format::Scaling;
+use crate::tensor::Tensor;
 
 /// Read the content, the styles (with their blend weights) and an optional starting point as
 /// rank-`N` tensors; images may be resized to `max_side`. Every style must have the content's
@@ -24,41 +26,57 @@ pub fn load_inputs<const N: usize>(
         source.notes.extend(style_source.notes);
         loaded.push((adapt(path, content, &content_t, t, &mut source)?, *w));
     }
-    let init = match init {
-        Some(p) => {
-            let t = data::load_with::<N>(p, options)?.0;
-            if t.dims() != content_t.dims() {
-                return Err(Error::format(
-                    p,
-                    format!(
-                        "shape {}, but the content {} has shape {}: a starting point must have the content's shape",
-                        t.shape_string(),
-                        content.display(),
-                        content_t.shape_string()
-                    ),
-                ));
-            }
-            Some(t)
-        }
-        None => None,
-    };
+    let init = init.map(|p| load_init(p, options, content, &content_t, &source)).transpose()?;
     Ok((Inputs { content: content_t, styles: loaded, init }, source))
 }
 
-/// How a style is read: a `.npy` style takes the content's `--rank` only when one was given.
+/// A starting point read from `p`, which must have the content's shape. A file its format leaves
+/// as stored is mapped by the content's working-range scaling, not by its own, so the result
+/// starts from the file's values in the content's units.
+pub fn load_init<const N: usize>(
+    p: &Path,
+    options: &LoadOptions,
+    content: &Path,
+    content_t: &Tensor<N>,
+    source: &Source,
+) -> Result<Tensor<N>> {
+    let (t, own) = data::load_with::<N>(p, &LoadOptions { working_range: false, ..*options })?;
+    if t.dims() != content_t.dims() {
+        return Err(Error::format(
+            p,
+            format!(
+                "shape {}, but the content {} has shape {}: a starting point must have the content's shape",
+                t.shape_string(),
+                content.display(),
+                content_t.shape_string()
+            ),
+        ));
+    }
+    if options.working_range && own.scaling == Scaling::Identity {
+        return source.scaling.apply(&t);
+    }
+    Ok(t)
+}
+
+/// How a style is read: a `.npy` style takes the content's `--rank` only when one was given, and
+/// a volume the style window where one was given.
 pub fn style_options(path: &Path, options: &LoadOptions) -> LoadOptions {
     let npy = data::kind_of(path).is_ok_and(|k| k.is_none());
-    LoadOptions { rank: options.rank.filter(|_| npy), ..*options }
+    LoadOptions {
+        rank: options.rank.filter(|_| npy),
+        window: options.style_window.or(options.window),
+        ..*options
+    }
 }
 
 /// Style `t` (read from `path`) with the channels of the content, noting any adaptation.
 pub fn adapt<const N: usize, const M: usize>(
     path: &Path,
     content: &Path,
-    content_t: &crate::tensor::Tensor<N>,
-    t: crate::tensor::Tensor<M>,
+    content_t: &Tensor<N>,
+    t: Tensor<M>,
     source: &mut Source,
-) -> Result<crate::tensor::Tensor<M>> {
+) -> Result<Tensor<M>> {
     let (t, note) = adapt_channels(&t, content_t.channels()).map_err(|e| {
         let detail = match e {
             Error::Shape { detail, .. } => detail,

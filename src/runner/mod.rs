@@ -18,7 +18,7 @@ pub use cross::{stylize_cross, CrossInputs, CrossSettings};
 pub use given::{Bad, Given, SETTINGS};
 pub use guard::{check_outputs, Target};
 use level::LevelRun;
-pub use load::{adapt, load_inputs, same_rate, style_options};
+pub use load::{adapt, load_init, load_inputs, same_rate, style_options};
 pub use outputs::{resize_longer_side, sibling, write_outputs};
 pub use settings::{Init, OptimizerKind, Settings};
 use tiling::level_tile;
