@@ -10,6 +10,7 @@ pub mod datasets;
 pub mod error;
 pub mod experiment;
 pub mod extractors;
+pub mod heap;
 pub mod io;
 pub mod losses;
 pub mod modality;

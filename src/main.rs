@@ -5,7 +5,7 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    keep_freed_memory();
+    ndstyle::heap::keep_freed_memory();
     let code = match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -15,19 +15,6 @@ fn main() -> ExitCode {
     };
     report_peak_memory();
     code
-}
-
-/// Serve large allocations from the heap and keep freed memory there (up to 1 GiB at its top),
-/// so the feature maps and Gram matrices each evaluation frees are reused by the next one. By
-/// default glibc maps every block over 32 MiB afresh and unmaps it on free, and each evaluation
-/// then pays a page fault and a page clearing for every 4 KiB it touches.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; it is called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-    }
 }
 
 /// With `NDSTYLE_PEAK_MEMORY_FILE=F`, write this process's peak resident memory (VmHWM, KiB) to F

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("error", 0),
     ("rng", 0),
     ("profile", 0),
+    ("heap", 0),
     ("budget", 1),
     ("tensor", 2),
     ("io", 3),
