@@ -76,21 +76,25 @@ fn audio_result_has_the_content_rms() {
     assert!(raw_off < -6.0, "unscaled Griffin-Lim {raw_off:+.2} dB");
 }
 
-/// The gain stops where the peak reaches full scale, and says it was limited.
+/// A gain that would clip softly limits the peaks above the knee, to the closed form, and keeps
+/// the loudness; one that would not changes nothing but the level.
 #[test]
 fn audio_loudness_is_clipping_safe() {
-    let mut x = vec![0.01f32; 100];
-    x[10] = 0.5;
-    let before = audio::rms(&x);
-    let l = audio::match_rms(&mut x, 0.5);
-    assert!(l.limited);
-    assert!((x[10] - 1.0).abs() < 1e-6, "peak {}", x[10]);
-    assert!((l.gain_db - db(2.0)).abs() < 1e-4, "{l:?}");
-    assert!((l.wanted_db - db(0.5 / before)).abs() < 1e-4, "{l:?}");
-    let mut y = vec![0.1f32, -0.1, 0.1, -0.1];
-    let l = audio::match_rms(&mut y, 0.2);
-    assert!(!l.limited && (l.gain_db - db(2.0)).abs() < 1e-4);
-    assert!((audio::rms(&y) - 0.2).abs() < 1e-6);
+    let mut x: Vec<f32> = (0..1000).map(|i| if i % 2 == 0 { 0.1 } else { -0.1 }).collect();
+    x[10] = 0.3;
+    let gain = 0.4 / audio::rms(&x);
+    let l = audio::match_rms(&mut x, 0.4);
+    assert_eq!(l.limited, 1);
+    assert!((l.gain_db - db(gain)).abs() < 1e-4, "{l:?}");
+    let k = audio::LIMIT_KNEE;
+    let want = k + (1.0 - k) * ((0.3 * gain - k) / (1.0 - k)).tanh();
+    assert!((x[10] - want).abs() < 1e-6 && x[10] < 1.0, "peak {} vs {want}", x[10]);
+    assert!((x[0] - 0.1 * gain).abs() < 1e-6);
+    assert!(db(audio::rms(&x) / 0.4).abs() < 0.1, "rms {}", audio::rms(&x));
+    let mut y = vec![0.1f32, -0.95, 0.1, -0.1];
+    let target = audio::rms(&y);
+    let l = audio::match_rms(&mut y, target);
+    assert_eq!((l.limited, y[1]), (0, -0.95));
     let mut z = vec![0.0f32; 8];
     assert_eq!(audio::match_rms(&mut z, 0.3).gain_db, 0.0);
 }

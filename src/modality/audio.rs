@@ -9,7 +9,7 @@
 //! ([`AudioMeta::rms`], [`AudioMeta::phase`]). A result has the content's frame count, so
 //! Griffin–Lim starts from the content's phase instead of a random one (random phase remains the
 //! fallback when there is none or the frame counts differ), and the waveform is scaled to the
-//! content's RMS, no further than a peak at full scale.
+//! content's RMS, peaks past full scale softly limited ([`match_rms`]).
 //!
 //! Spectral convergence measured on the bundled samples (n_fft 512, hop 128, seed 0; random
 //! classic / random fast 0.99 / content phase fast 0.99; `tests/audio.rs`,
@@ -113,26 +113,33 @@ pub fn rms(x: &[f32]) -> f32 {
 pub struct Loudness {
     /// The gain applied, in dB.
     pub gain_db: f32,
-    /// The gain the target RMS asked for, in dB (larger than `gain_db` when limited).
-    pub wanted_db: f32,
-    /// Whether the gain was limited to keep the peak at full scale (1.0).
-    pub limited: bool,
+    /// Samples the gain took past full scale, whose peaks were softly limited.
+    pub limited: usize,
 }
 
-/// Scale `x` to RMS `target`, but no further than a peak of 1.0 (full scale). A silent signal or
-/// target leaves `x` unchanged.
+/// Where the soft limiter of [`match_rms`] starts (−0.9 dBFS).
+pub const LIMIT_KNEE: f32 = 0.9;
+
+/// Scale `x` to RMS `target`. When that takes the peak past full scale, every sample above
+/// [`LIMIT_KNEE`] is softly limited, `k + (1 − k)·tanh((|v| − k)/(1 − k))` (continuous with slope
+/// 1 at the knee, never past 1), which keeps the loudness of all but the peaks. A silent
+/// signal or target leaves `x` unchanged.
 pub fn match_rms(x: &mut [f32], target: f32) -> Loudness {
     let (now, peak) = (rms(x), x.iter().fold(0.0f32, |m, v| m.max(v.abs())));
     if now == 0.0 || target <= 0.0 || !target.is_finite() {
-        return Loudness { gain_db: 0.0, wanted_db: 0.0, limited: false };
+        return Loudness { gain_db: 0.0, limited: 0 };
     }
-    let wanted = target / now;
-    let gain = wanted.min(1.0 / peak);
+    let gain = target / now;
+    let clips = peak * gain > 1.0;
+    let (k, mut limited) = (LIMIT_KNEE, 0);
     for v in x.iter_mut() {
         *v *= gain;
+        if clips && v.abs() > k {
+            *v = v.signum() * (k + (1.0 - k) * ((v.abs() - k) / (1.0 - k)).tanh());
+            limited += 1;
+        }
     }
-    let db = |g: f32| 20.0 * g.log10();
-    Loudness { gain_db: db(gain), wanted_db: db(wanted), limited: gain < wanted }
+    Loudness { gain_db: 20.0 * gain.log10(), limited }
 }
 
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -622,7 +629,7 @@ fn check_fft_budget(path: &Path, cfg: StftConfig) -> Result<()> {
 
 /// Write a log-magnitude tensor as a WAV file: invert the log, find a phase by Griffin–Lim (from
 /// `meta.phase` when it has the tensor's frames, else from a random phase), scale to `meta.rms`
-/// (no further than a peak at full scale, said on stderr), and write `meta.samples` samples at
+/// (peaks past full scale softly limited, said on stderr), and write `meta.samples` samples at
 /// `meta.sample_rate` in `meta.format`.
 pub fn write_wav_spectrogram(
     path: &Path,
@@ -652,13 +659,14 @@ pub fn write_wav_spectrogram(
         started.elapsed().as_secs_f64(),
         level.gain_db
     ));
-    if level.limited {
+    if level.limited > 0 {
         eprintln!(
-            "note: {}: matching the content's RMS needs {:+.1} dB, which would clip; limited to {:+.1} dB (peak at full scale, {:.1} dB quieter than the content)",
+            "note: {}: at the content's RMS the peak would pass full scale; {} samples ({:.2}%) softly limited above {:.1} dBFS, now {:+.2} dB from the content's RMS",
             path.display(),
-            level.wanted_db,
-            level.gain_db,
-            level.wanted_db - level.gain_db
+            level.limited,
+            100.0 * level.limited as f64 / x.len().max(1) as f64,
+            20.0 * LIMIT_KNEE.log10(),
+            20.0 * (rms(&x) / meta.rms).log10()
         );
     }
     write_wav(path, &x, meta.sample_rate, meta.format)
