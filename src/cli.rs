@@ -202,12 +202,18 @@ pub fn run() -> anyhow::Result<()> {
         MAX_MEMORY_GIVEN.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     match cli.command {
-        Command::Stylize(args) => stylize::run(&args),
+        Command::Stylize(args) => {
+            ndstyle::modality::audio::set_quiet(args.quiet);
+            stylize::run(&args)
+        }
         Command::Demo(args) => demo::run(&args),
         Command::Distance(args) => distance::run(&args),
         Command::Visualize(args) => visualize::run(&args),
         Command::Weights(args) => weights::run(&args),
-        Command::Run(args) => experiment::run(&args),
+        Command::Run(args) => {
+            ndstyle::modality::audio::set_quiet(args.quiet);
+            experiment::run(&args)
+        }
         Command::Check(args) => experiment::check(&args),
         Command::Status(args) => experiment::status(&args),
         Command::Datasets(args) => datasets::run(&args),

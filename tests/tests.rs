@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod audio;
 mod cli;
 mod config;
 mod conv;

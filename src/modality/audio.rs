@@ -4,9 +4,31 @@
 //! frequency bins as channels, time as the one spatial axis). Going back, the magnitude is
 //! `exp(v) − 1` and the phase is found by Griffin–Lim (Griffin & Lim 1984), optionally with the
 //! "fast" momentum of Perraudin, Balazs & Søndergaard 2013.
+//!
+//! Reading keeps what writing needs to sound like the content: its RMS and its STFT phase
+//! ([`AudioMeta::rms`], [`AudioMeta::phase`]). A result has the content's frame count, so
+//! Griffin–Lim starts from the content's phase instead of a random one (random phase remains the
+//! fallback when there is none or the frame counts differ), and the waveform is scaled to the
+//! content's RMS, peaks past full scale softly limited ([`match_rms`]).
+//!
+//! Spectral convergence measured on the bundled samples (n_fft 512, hop 128, seed 0; random
+//! classic / random fast 0.99 / content phase fast 0.99; `tests/audio.rs`,
+//! `audio_measure_phase_init`): the melody itself at 100 iterations 0.069 / 0.023 / 0.000 (the
+//! content's phase is a fixed point, so an unchanged content comes back sample for sample); the
+//! melody and texture log-magnitudes averaged 0.157 / 0.113 / 0.111 at 100 iterations and
+//! 0.225 / 0.183 / 0.136 at 10; a stylised melody (30 L-BFGS iterations from the content)
+//! 0.166 / 0.144 / 0.145 at 100 iterations: there the two fast variants are equal within 1%.
+//! Content phase with momentum 0.99 is the default: never more than 1% behind, far ahead on
+//! results close to the content or with few iterations, and time-aligned with the content.
+//!
+//! Long STFTs and every Griffin–Lim report progress on stderr (a line with the sizes at the start,
+//! one every 2 s, one at the end), silenced by [`set_quiet`].
 
+use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -35,6 +57,130 @@ pub struct AudioMeta {
     pub format: SampleFormat,
     /// Length of the mono signal in samples.
     pub samples: usize,
+    /// Root mean square of the mono signal: the loudness a result is written at.
+    pub rms: f32,
+    /// The STFT phase of the signal when its spectrogram was taken: where Griffin–Lim starts.
+    pub phase: Option<Phase>,
+}
+
+/// The phase `arg X` of a spectrogram, bin-major (`bins × frames` angles, as many values as the
+/// log-magnitude tensor), shared by every copy of the metadata that carries it.
+#[derive(Clone, PartialEq)]
+pub struct Phase {
+    bins: usize,
+    frames: usize,
+    angles: Arc<[f32]>,
+}
+
+impl Phase {
+    /// The phase of every coefficient of `spec`.
+    pub fn of(spec: &Spectrogram) -> Phase {
+        Phase { bins: spec.bins, frames: spec.frames, angles: spec.data.iter().map(|c| c.arg()).collect() }
+    }
+
+    /// Frequency bins.
+    pub fn bins(&self) -> usize {
+        self.bins
+    }
+
+    /// Frames.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// The angles in radians, bin-major.
+    pub fn angles(&self) -> &[f32] {
+        &self.angles
+    }
+}
+
+impl fmt::Debug for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phase({} × {})", self.bins, self.frames)
+    }
+}
+
+/// The root mean square of `x` (0 for no samples).
+pub fn rms(x: &[f32]) -> f32 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt() as f32
+}
+
+/// What [`match_rms`] did to a signal.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Loudness {
+    /// The gain applied, in dB.
+    pub gain_db: f32,
+    /// Samples the gain took past full scale, whose peaks were softly limited.
+    pub limited: usize,
+}
+
+/// Where the soft limiter of [`match_rms`] starts (−0.9 dBFS).
+pub const LIMIT_KNEE: f32 = 0.9;
+
+/// Scale `x` to RMS `target`. When that takes the peak past full scale, every sample above
+/// [`LIMIT_KNEE`] is softly limited, `k + (1 − k)·tanh((|v| − k)/(1 − k))` (continuous with slope
+/// 1 at the knee, never past 1), which keeps the loudness of all but the peaks. A silent
+/// signal or target leaves `x` unchanged.
+pub fn match_rms(x: &mut [f32], target: f32) -> Loudness {
+    let (now, peak) = (rms(x), x.iter().fold(0.0f32, |m, v| m.max(v.abs())));
+    if now == 0.0 || target <= 0.0 || !target.is_finite() {
+        return Loudness { gain_db: 0.0, limited: 0 };
+    }
+    let gain = target / now;
+    let clips = peak * gain > 1.0;
+    let (k, mut limited) = (LIMIT_KNEE, 0);
+    for v in x.iter_mut() {
+        *v *= gain;
+        if clips && v.abs() > k {
+            *v = v.signum() * (k + (1.0 - k) * ((v.abs() - k) / (1.0 - k)).tanh());
+            limited += 1;
+        }
+    }
+    Loudness { gain_db: 20.0 * gain.log10(), limited }
+}
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Silence (or restore) the progress lines of STFTs and Griffin–Lim on stderr.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+fn say(line: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    }
+}
+
+/// Progress of one long loop on stderr: a line at the start, then one every 2 s.
+struct Ticker {
+    what: String,
+    total: usize,
+    started: Instant,
+    last: Instant,
+}
+
+impl Ticker {
+    fn start(what: String, total: usize, sizes: &str) -> Ticker {
+        say(&format!("{what}: {sizes}"));
+        let now = Instant::now();
+        Ticker { what, total, started: now, last: now }
+    }
+
+    fn at(&mut self, done: usize) {
+        if self.last.elapsed() >= Duration::from_secs(2) {
+            self.last = Instant::now();
+            let pct = 100 * done / self.total.max(1);
+            say(&format!("{}: {done}/{} ({pct}%), {:.1} s", self.what, self.total, self.seconds()));
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
 }
 
 fn wav_error(path: &Path, e: hound::Error) -> Error {
@@ -99,8 +245,14 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, AudioMeta)> {
     } else {
         interleaved.chunks_exact(ch).map(|f| f.iter().sum::<f32>() / ch as f32).collect()
     };
-    let meta =
-        AudioMeta { sample_rate: spec.sample_rate, channels: spec.channels, format, samples: mono.len() };
+    let meta = AudioMeta {
+        sample_rate: spec.sample_rate,
+        channels: spec.channels,
+        format,
+        samples: mono.len(),
+        rms: rms(&mono),
+        phase: None,
+    };
     Ok((mono, meta))
 }
 
@@ -224,7 +376,8 @@ impl Stft {
         })
     }
 
-    fn forward(&self, x: &[f32]) -> Spectrogram {
+    /// The STFT of `x`, calling `tick(frames done)` every 1024 frames.
+    fn forward(&self, x: &[f32], tick: &mut dyn FnMut(usize)) -> Spectrogram {
         let (hop, pad) = (self.cfg.hop, self.cfg.n_fft / 2);
         let (bins, frames) = (self.cfg.bins(), self.cfg.frames(x.len()));
         let mut data = vec![Complex::new(0.0, 0.0); bins * frames];
@@ -239,6 +392,9 @@ impl Stft {
             let _ = self.fwd.process(&mut buf, &mut out);
             for (k, c) in out.iter().enumerate() {
                 data[k * frames + f] = *c;
+            }
+            if f % 1024 == 1023 {
+                tick(f + 1);
             }
         }
         Spectrogram { bins, frames, data }
@@ -280,7 +436,7 @@ impl Stft {
 
 /// The STFT of `x` under `cfg`.
 pub fn stft(x: &[f32], cfg: StftConfig) -> Result<Spectrogram> {
-    Ok(Stft::new(cfg)?.forward(x))
+    Ok(Stft::new(cfg)?.forward(x, &mut |_| {}))
 }
 
 /// The least-squares inverse STFT, cropped to `len` samples.
@@ -338,14 +494,27 @@ impl Default for GriffinLim {
 }
 
 /// A signal of `len` samples whose STFT magnitude approximates `mag` (bin-major, `cfg.bins() ×
-/// frames`): random phase from `gl.seed`, then `gl.iterations` rounds of ISTFT → STFT → keep the
-/// phase, impose the magnitude.
+/// frames`), from a random phase: [`griffin_lim_from`] with no initial phase.
 pub fn griffin_lim(
     mag: &[f32],
     frames: usize,
     len: usize,
     cfg: StftConfig,
     gl: GriffinLim,
+) -> Result<Vec<f32>> {
+    griffin_lim_from(mag, frames, len, cfg, gl, None)
+}
+
+/// A signal of `len` samples whose STFT magnitude approximates `mag` (bin-major, `cfg.bins() ×
+/// frames`): the phase `init` (random from `gl.seed` when `None`), then `gl.iterations` rounds of
+/// ISTFT → STFT → keep the phase, impose the magnitude. Reports progress on stderr.
+pub fn griffin_lim_from(
+    mag: &[f32],
+    frames: usize,
+    len: usize,
+    cfg: StftConfig,
+    gl: GriffinLim,
+    init: Option<&Phase>,
 ) -> Result<Vec<f32>> {
     let s = Stft::new(cfg)?;
     let bins = cfg.bins();
@@ -359,27 +528,48 @@ pub fn griffin_lim(
             ),
         ));
     }
+    if let Some(p) = init.filter(|p| (p.bins, p.frames) != (bins, frames)) {
+        return Err(Error::shape(
+            "audio::griffin_lim",
+            format!("initial phase {} × {} for a magnitude of {bins} × {frames}", p.bins, p.frames),
+        ));
+    }
     if !(0.0..1.0).contains(&gl.momentum) {
         return Err(Error::invalid("Griffin-Lim momentum", format!("{} (0 <= m < 1)", gl.momentum)));
     }
-    let mut rng = Rng::new(gl.seed);
-    let mut angles: Vec<Complex<f32>> =
-        (0..mag.len()).map(|_| Complex::from_polar(1.0, std::f32::consts::TAU * rng.uniform())).collect();
+    let mut angles: Vec<Complex<f32>> = match init {
+        Some(p) => p.angles.iter().map(|&a| Complex::from_polar(1.0, a)).collect(),
+        None => {
+            let mut rng = Rng::new(gl.seed);
+            (0..mag.len()).map(|_| Complex::from_polar(1.0, std::f32::consts::TAU * rng.uniform())).collect()
+        }
+    };
+    let mut ticker = Ticker::start(
+        "Griffin–Lim".into(),
+        gl.iterations,
+        &format!(
+            "{} iterations on {bins} bins × {frames} frames from {}, momentum {}",
+            gl.iterations,
+            if init.is_some() { "the content's phase" } else { "a random phase" },
+            gl.momentum
+        ),
+    );
     let mut prev: Vec<Complex<f32>> = vec![Complex::new(0.0, 0.0); mag.len()];
     let mut spec = Spectrogram { bins, frames, data: vec![Complex::new(0.0, 0.0); mag.len()] };
     let beta = gl.momentum / (1.0 + gl.momentum);
-    for _ in 0..gl.iterations {
+    for it in 0..gl.iterations {
         for ((d, &m), a) in spec.data.iter_mut().zip(mag).zip(&angles) {
             *d = a * m;
         }
         let x = s.inverse(&spec, len);
-        let rebuilt = s.forward(&x);
+        let rebuilt = s.forward(&x, &mut |_| {});
         for ((a, r), p) in angles.iter_mut().zip(&rebuilt.data).zip(prev.iter_mut()) {
             let v = *r - *p * beta;
             let norm = v.norm();
             *a = if norm > 1e-16 { v / norm } else { Complex::new(1.0, 0.0) };
             *p = *r;
         }
+        ticker.at(it + 1);
     }
     for ((d, &m), a) in spec.data.iter_mut().zip(mag).zip(&angles) {
         *d = a * m;
@@ -403,15 +593,30 @@ pub fn read_wav_spectrogram(path: &Path, cfg: StftConfig) -> Result<(Tensor<1>, 
         ));
     }
     let frames = cfg.frames(x.len());
-    // Complex spectrogram (8 bytes a value), its magnitude and the log-magnitude tensor.
+    // Complex spectrogram (8 bytes a value), its magnitude, its phase and the log-magnitude tensor.
     crate::budget::check(
         &format!("{}: a {} × {frames} spectrogram", path.display(), cfg.bins()),
-        crate::budget::f32_bytes(&[cfg.bins(), frames, 4]),
+        crate::budget::f32_bytes(&[cfg.bins(), frames, 5]),
         "raise --hop or lower --n-fft",
     )?;
-    let spec = stft(&x, cfg)?;
-    Ok((log_magnitude(&spec.magnitude(), spec.bins, spec.frames)?, meta))
+    let spec = if x.len() >= LONG_INPUT {
+        let mut ticker = Ticker::start(
+            format!("STFT of {}", path.display()),
+            frames,
+            &format!("{} samples to {} bins × {frames} frames", x.len(), cfg.bins()),
+        );
+        let spec = Stft::new(cfg)?.forward(&x, &mut |f| ticker.at(f));
+        say(&format!("STFT of {}: done in {:.1} s", path.display(), ticker.seconds()));
+        spec
+    } else {
+        stft(&x, cfg)?
+    };
+    let t = log_magnitude(&spec.magnitude(), spec.bins, spec.frames)?;
+    Ok((t, AudioMeta { phase: Some(Phase::of(&spec)), ..meta }))
 }
+
+/// Inputs of this many samples (24 s at 44.1 kHz) or more say so when their STFT starts.
+const LONG_INPUT: usize = 1 << 20;
 
 /// The FFT plans, window and frame buffers of `cfg` (about 8 complex values per `n_fft`).
 fn check_fft_budget(path: &Path, cfg: StftConfig) -> Result<()> {
@@ -422,8 +627,10 @@ fn check_fft_budget(path: &Path, cfg: StftConfig) -> Result<()> {
     )
 }
 
-/// Write a log-magnitude tensor as a WAV file: invert the log, find a phase by Griffin–Lim, and
-/// write `meta.samples` samples at `meta.sample_rate` in `meta.format`.
+/// Write a log-magnitude tensor as a WAV file: invert the log, find a phase by Griffin–Lim (from
+/// `meta.phase` when it has the tensor's frames, else from a random phase), scale to `meta.rms`
+/// (peaks past full scale softly limited, said on stderr), and write `meta.samples` samples at
+/// `meta.sample_rate` in `meta.format`.
 pub fn write_wav_spectrogram(
     path: &Path,
     t: &Tensor<1>,
@@ -441,7 +648,27 @@ pub fn write_wav_spectrogram(
     }
     crate::io::ensure_finite(path, t.data())?;
     check_fft_budget(path, cfg)?;
-    let x = griffin_lim(&magnitude_from_log(t), frames, meta.samples, cfg, gl)?;
+    let mag = magnitude_from_log(t);
+    let init = meta.phase.as_ref().filter(|p| (p.bins, p.frames) == (cfg.bins(), frames));
+    let started = Instant::now();
+    let mut x = griffin_lim_from(&mag, frames, meta.samples, cfg, gl, init)?;
+    let sc = spectral_convergence(&mag, &stft(&x, cfg)?.magnitude());
+    let level = match_rms(&mut x, meta.rms);
+    say(&format!(
+        "Griffin–Lim: done in {:.1} s, spectral convergence {sc:.3}; scaled by {:+.1} dB to the content's RMS",
+        started.elapsed().as_secs_f64(),
+        level.gain_db
+    ));
+    if level.limited > 0 {
+        eprintln!(
+            "note: {}: at the content's RMS the peak would pass full scale; {} samples ({:.2}%) softly limited above {:.1} dBFS, now {:+.2} dB from the content's RMS",
+            path.display(),
+            level.limited,
+            100.0 * level.limited as f64 / x.len().max(1) as f64,
+            20.0 * LIMIT_KNEE.log10(),
+            20.0 * (rms(&x) / meta.rms).log10()
+        );
+    }
     write_wav(path, &x, meta.sample_rate, meta.format)
 }
 
@@ -463,8 +690,8 @@ impl super::format::Format for Wav {
             spelling: "`.wav`",
             tensor: "`1 × bins × frames`",
             channels: "frequency bins (`n_fft/2 + 1`) of the STFT; stereo mixed to mono",
-            metadata: "sample rate, sample format, length; the STFT and Griffin–Lim settings",
-            scaling: "`ln(1 + |STFT|)`; outputs get their phase by Griffin–Lim",
+            metadata: "sample rate, sample format, length, RMS and STFT phase; the STFT and Griffin–Lim settings",
+            scaling: "`ln(1 + |STFT|)`; outputs get their phase by Griffin–Lim from the content's phase and its RMS",
         }
     }
     fn read(
