@@ -11,6 +11,7 @@ mod formats;
 mod fuzz;
 mod gradcheck;
 mod io;
+mod max_side;
 mod modality;
 mod ops_activation;
 mod ops_conv_fixture;

@@ -6,6 +6,7 @@ use super::Inputs;
 use crate::data::{self, LoadOptions, Source};
 use crate::error::{Error, Result};
 use crate::modality::color::adapt_channels;
+use crate::modality::{signal, volume, Kind};
 
 /// Read the content, the styles (with their blend weights) and an optional starting point as
 /// rank-`N` tensors; images may be resized to `max_side`. Every style must have the content's
@@ -19,8 +20,10 @@ pub fn load_inputs<const N: usize>(
     let (content_t, mut source) = data::load_with::<N>(content, options)?;
     let mut loaded = Vec::with_capacity(styles.len());
     for (path, w) in styles {
-        let (t, style_source) = data::load_with::<N>(path, &style_options(path, options))?;
+        let (t, mut style_source) = data::load_with::<N>(path, &style_options(path, options))?;
+        let t = signal::follow_rate(path, t, &mut style_source, &content_t, &mut source)?;
         same_rate(path, &style_source, content, &source)?;
+        source.notes.extend(volume::spacing_note(path, &style_source, &source));
         source.notes.extend(style_source.notes);
         loaded.push((adapt(path, content, &content_t, t, &mut source)?, *w));
     }
@@ -45,10 +48,17 @@ pub fn load_inputs<const N: usize>(
     Ok((Inputs { content: content_t, styles: loaded, init }, source))
 }
 
-/// How a style is read: a `.npy` style takes the content's `--rank` only when one was given.
+/// How a style is read: a `.npy` style takes the content's `--rank` only when one was given; a
+/// signal style is read whole (its rate then follows the content's, see [`signal::follow_rate`]).
 pub fn style_options(path: &Path, options: &LoadOptions) -> LoadOptions {
-    let npy = data::kind_of(path).is_ok_and(|k| k.is_none());
-    LoadOptions { rank: options.rank.filter(|_| npy), ..*options }
+    let kind = data::kind_of(path);
+    let npy = kind.as_ref().is_ok_and(|k| k.is_none());
+    let signal = kind.is_ok_and(|k| k == Some(Kind::Signal));
+    LoadOptions {
+        rank: options.rank.filter(|_| npy),
+        max_side: options.max_side.filter(|_| !signal),
+        ..*options
+    }
 }
 
 /// Style `t` (read from `path`) with the channels of the content, noting any adaptation.
