@@ -9,8 +9,9 @@ use crate::modality::color::adapt_channels;
 use crate::modality::{signal, volume, Kind};
 
 /// Read the content, the styles (with their blend weights) and an optional starting point as
-/// rank-`N` tensors; images may be resized to `max_side`. Every style must have the content's
-/// channels. Returns the inputs and how the content was stored, so the result is written alike.
+/// rank-`N` tensors, within `max_side` (see [`LoadOptions::max_side`]). Every style must have the
+/// content's channels. Returns the inputs and how the content was stored, so the result is written
+/// alike.
 pub fn load_inputs<const N: usize>(
     content: &Path,
     styles: &[(PathBuf, f64)],
@@ -29,15 +30,15 @@ pub fn load_inputs<const N: usize>(
     }
     let init = match init {
         Some(p) => {
-            let t = data::load_with::<N>(p, options)?.0;
-            if t.dims() != content_t.dims() {
+            let (t, init_source) = data::load_with::<N>(p, options)?;
+            // Compared as stored, before `max_side` shrank either.
+            let (a, b) = (stored(&t, &init_source), stored(&content_t, &source));
+            if a != b {
                 return Err(Error::format(
                     p,
                     format!(
-                        "shape {}, but the content {} has shape {}: a starting point must have the content's shape",
-                        t.shape_string(),
+                        "shape {a}, but the content {} has shape {b}: a starting point must have the content's shape",
                         content.display(),
-                        content_t.shape_string()
                     ),
                 ));
             }
@@ -46,6 +47,12 @@ pub fn load_inputs<const N: usize>(
         None => None,
     };
     Ok((Inputs { content: content_t, styles: loaded, init }, source))
+}
+
+/// The shape of `t` as its file stores it (`1×1×32`), before any `max_side` resize.
+fn stored<const N: usize>(t: &crate::tensor::Tensor<N>, s: &Source) -> String {
+    let spatial = s.resized_from.clone().unwrap_or_else(|| t.spatial().to_vec());
+    crate::tensor::shrink::dims(&[&[t.batch(), t.channels()], &spatial[..]].concat())
 }
 
 /// How a style is read: a `.npy` style takes the content's `--rank` only when one was given; a

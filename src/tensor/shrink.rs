@@ -101,12 +101,14 @@ pub fn shrink_noted<const N: usize>(
     axes: [bool; N],
     max_side: usize,
 ) -> Result<Option<(Tensor<N>, String)>> {
-    let size = |s: [usize; N]| {
-        let kept: Vec<String> = (0..N).rev().filter(|&d| axes[d]).map(|d| s[d].to_string()).collect();
-        kept.join("×")
-    };
+    let size = |s: [usize; N]| dims(&(0..N).rev().filter(|&d| axes[d]).map(|d| s[d]).collect::<Vec<_>>());
     Ok(shrink(x, axes, max_side)?.map(|y| {
         let note = format!("{} resized to {}", size(x.spatial()), size(y.spatial()));
         (y, note)
     }))
+}
+
+/// `[512, 512, 300]` as `512×512×300`.
+pub fn dims(size: &[usize]) -> String {
+    size.iter().map(usize::to_string).collect::<Vec<_>>().join("×")
 }
