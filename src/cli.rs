@@ -81,7 +81,9 @@ pub struct ExtractorArgs {
     /// Seed of the random extractor and the initial noise.
     #[arg(long, default_value = default_of_key("extractor.seed"))]
     pub seed: u64,
-    /// Resize images so their longer side is this many pixels.
+    /// Size limit: images are resized so their longer side is this many pixels; volumes (spacing
+    /// and affine follow), video frames and .npy arrays are shrunk to at most this per side;
+    /// signals are resampled to at most this many samples (the rate follows); refused for audio.
     #[arg(long)]
     pub max_side: Option<u32>,
     /// HDF5 weights for pretrained extractors (vgg16, vgg19).

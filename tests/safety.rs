@@ -381,8 +381,8 @@ fn silent_accepts_are_refused() {
     refused(&distance(&wav, &wav, &[]).output().unwrap(), &["one.wav", "too short", "--n-fft"]);
     // An --init-file of another shape.
     let (c, s) = (d.join("c.npy"), d.join("s.npy"));
-    write_npy(&c, &[1, 32], &[0.5; 32]).unwrap();
-    write_npy(&s, &[1, 32], &[0.25; 32]).unwrap();
+    write_npy(&c, &[1, 16], &[0.5; 16]).unwrap();
+    write_npy(&s, &[1, 16], &[0.25; 16]).unwrap();
     let init = d.join("init.npy");
     write_npy(&init, &[1, 20], &[0.5; 20]).unwrap();
     let init_arg = init.to_string_lossy().into_owned();

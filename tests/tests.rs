@@ -12,6 +12,7 @@ mod formats;
 mod fuzz;
 mod gradcheck;
 mod io;
+mod max_side;
 mod modality;
 mod ops_activation;
 mod ops_conv_fixture;

@@ -44,7 +44,7 @@ pub const KEYS: &[KeyDoc] = &[
     k("inputs.styles[].weight", "number ≥ 0", "1", No, "", "The style's blend weight."),
     k("inputs.kind", "string", "inferred", No, "", "`signal` or `audio` (rank 1), `image` (rank 2), `volume` or `video` (rank 3); checked against the content's format (a folder is a video)."),
     k("inputs.rank", "1, 2 or 3", "inferred", No, "", "Spatial rank; inferred from the content (images: 2; `.npy`: its dimensions) or `kind`."),
-    k("inputs.max_side", "integer ≥ 1", "none", Scalar, "max_side", "Resize images so that their longer side is this many pixels."),
+    k("inputs.max_side", "integer ≥ 1", "none", Scalar, "max_side", "Size limit of the inputs, per kind: images are resized so that their longer side is this many pixels (up or down); volumes are shrunk so that their longest axis is at most this (area averaging; spacing and the NIfTI affine follow, so the result sits in the same physical space); video frames are shrunk so that their longer side is at most this (time untouched); signals are resampled to at most this many samples (band-limited; the rate written with the result follows, and a signal style follows the content's rate); `.npy` arrays by their rank alike; refused for audio (raise `inputs.hop` for fewer STFT frames). Never enlarges anything but images."),
     k("inputs.init_file", "path", "none", No, "", "The starting point when `init: file`."),
     k("inputs.fs", "number > 0", "the file's `# fs=` line", No, "", "Sampling rate in Hz of CSV signals without a `# fs=` line."),
     k("inputs.n_fft", "even integer ≥ 4", "2048", Scalar, "n_fft", "Audio: STFT length; the spectrogram has `n_fft/2 + 1` frequency bins as channels."),

@@ -691,7 +691,7 @@ impl super::format::Format for Wav {
             tensor: "`1 × bins × frames`",
             channels: "frequency bins (`n_fft/2 + 1`) of the STFT; stereo mixed to mono",
             metadata: "sample rate, sample format, length, RMS and STFT phase; the STFT and Griffin–Lim settings",
-            scaling: "`ln(1 + |STFT|)`; outputs get their phase by Griffin–Lim from the content's phase and its RMS",
+            scaling: "`ln(1 + |STFT|)`; outputs get their phase by Griffin–Lim from the content's phase and its RMS; `--max-side` is refused",
         }
     }
     fn read(
@@ -699,6 +699,15 @@ impl super::format::Format for Wav {
         path: &Path,
         o: &super::format::LoadOptions,
     ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
+        if let Some(m) = o.max_side {
+            return Err(Error::invalid(
+                "--max-side",
+                format!(
+                    "{}: {m} does not apply to audio (inputs.max_side); trim the clip or raise --hop for fewer STFT frames",
+                    path.display()
+                ),
+            ));
+        }
         let (t, meta) = read_wav_spectrogram(path, o.stft)?;
         let mut source = super::format::Source::plain(self.name(), Some(super::Kind::Audio), 2);
         source.meta.audio = Some((meta, o.stft, o.griffin_lim));

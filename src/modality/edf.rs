@@ -610,12 +610,33 @@ impl super::format::Format for Edf {
     fn read(
         &self,
         path: &Path,
-        _o: &super::format::LoadOptions,
+        o: &super::format::LoadOptions,
     ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
-        let (t, meta) = read_edf(path)?;
+        let (t, mut meta) = read_edf(path)?;
         let signal = super::signal::SignalMeta { fs: meta.fs(), leads: meta.labels() };
         let units = meta.signals.first().map(|s| s.units.clone());
-        super::signal::signal_source(self.name(), t, signal, units, Some(super::format::Header::new(meta)))
+        // Shrunk, the records stay and hold fewer samples each; below one sample per record the
+        // header cannot follow and outputs get a fresh one.
+        let len = super::signal::samples_within(t.spatial()[0], o.max_side);
+        let per_record = len.map(|m| m / meta.records);
+        let (len, keep) = match per_record {
+            Some(0) => (len, false),
+            Some(spr) => (Some(spr * meta.records), true),
+            None => (None, true),
+        };
+        let (t, mut source) = super::signal::signal_source(self.name(), path, t, signal, len, units, |_| {
+            if let Some(spr) = per_record.filter(|_| keep) {
+                meta.signals.iter_mut().for_each(|s| s.samples_per_record = s.samples_per_record.min(spr));
+            }
+            keep.then(|| super::format::Header::new(meta))
+        })?;
+        if !keep {
+            source.notes.push(format!(
+                "{}: fewer samples than data records: EDF outputs get a new header (annotations dropped)",
+                path.display()
+            ));
+        }
+        Ok((t, source))
     }
     fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
         let t = super::format::as_rank::<1>(path, t)?;

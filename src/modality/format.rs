@@ -23,7 +23,10 @@ use crate::tensor::Tensor;
 /// Options for reading inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct LoadOptions {
-    /// Resize images so their longer side is this many pixels.
+    /// The size limit of `--max-side`: images are resized so their longer side is this many
+    /// pixels; volumes (every axis), video frames (height and width) and `.npy` arrays are shrunk
+    /// so their longest side is at most this, signals to at most this many samples (the rate
+    /// scaled alike); audio refuses it.
     pub max_side: Option<u32>,
     /// Sampling rate of CSV signals without a rate in the file.
     pub fs: Option<f64>,
@@ -114,12 +117,22 @@ pub struct Source {
     pub scaling: Scaling,
     /// What the reader inferred or changed, for the log (`(5000, 12) read as 12 leads × 5000`).
     pub notes: Vec<String>,
+    /// The spatial size as stored, when `max_side` shrank it on reading.
+    pub resized_from: Option<Vec<usize>>,
 }
 
 impl Source {
     /// A source of `format` with no metadata and no scaling.
     pub fn plain(format: &'static str, kind: Option<Kind>, ndim: usize) -> Source {
-        Source { format, kind, ndim, meta: Meta::default(), scaling: Scaling::Identity, notes: Vec::new() }
+        Source {
+            format,
+            kind,
+            ndim,
+            meta: Meta::default(),
+            scaling: Scaling::Identity,
+            notes: Vec::new(),
+            resized_from: None,
+        }
     }
 }
 

@@ -12,6 +12,10 @@
 //! | `(C, D, H, W)`, `(B, C, D, H, W)` | a volume of `C` channels (and a batch), rank 3 |
 //!
 //! `--rank` and `--layout` (channels-first or channels-last) override the inference.
+//!
+//! `--max-side` limits the array by its rank: a signal to at most that many samples
+//! (band-limited resampling; an array has no rate to update), an image or volume to a longest
+//! side of at most that (area averaging, every spatial axis).
 
 use std::path::Path;
 
@@ -20,6 +24,8 @@ use super::Kind;
 use crate::error::{Error, Result};
 use crate::io::npy::{from_tensor, read_npy, to_tensor, write_npy, Layout};
 use crate::rank::AnyTensor;
+use crate::tensor::shrink::{bandlimited, shrink_noted};
+use crate::tensor::Tensor;
 use crate::with_rank;
 
 /// A `.npy` array.
@@ -88,7 +94,7 @@ impl Format for Npy {
             tensor: "any rank, inferred from the shape (see `modality::npy`) or `--rank`/`--layout`",
             channels: "an axis of at most 4 (images) or 64 (signals), else 1",
             metadata: "the number of dimensions",
-            scaling: "none",
+            scaling: "none; `--max-side` shrinks (signals in time, images and volumes in space)",
         }
     }
     fn rank(&self, path: &Path, o: &LoadOptions) -> Result<usize> {
@@ -100,9 +106,15 @@ impl Format for Npy {
         let ndim = arr.shape.len();
         let (rank, layout, note) =
             infer(&arr.shape, o.rank, o.layout).map_err(|e| Error::format(path, strip(&e)))?;
-        let t = with_rank!(rank, N => AnyTensor::new(to_tensor::<N>(arr, layout, path)?))?;
         let mut source = Source::plain("npy", None, ndim);
         source.notes.extend(note.map(|n| format!("{}: {n}", path.display())));
+        let t = with_rank!(rank, N => {
+            let t = to_tensor::<N>(arr, layout, path)?;
+            AnyTensor::new(match o.max_side {
+                Some(m) => limit(path, t, m as usize, &mut source)?,
+                None => t,
+            })
+        })?;
         Ok((t, source))
     }
     fn write(&self, path: &Path, t: &AnyTensor, like: &Source) -> Result<()> {
@@ -118,6 +130,32 @@ impl Format for Npy {
             write_npy(path, &arr.shape[keep..], &arr.data)
         })
     }
+}
+
+/// `t` within `max_side`: a signal (rank 1) band-limited to at most `max_side` samples, an image
+/// or volume shrunk by area averaging so its longest side is at most `max_side`; noted in `source`.
+fn limit<const N: usize>(
+    path: &Path,
+    t: Tensor<N>,
+    max_side: usize,
+    source: &mut Source,
+) -> Result<Tensor<N>> {
+    let from = t.spatial();
+    let (small, note) = if N == 1 {
+        if from[0] <= max_side {
+            return Ok(t);
+        }
+        let small = bandlimited(&t, 0, max_side)?;
+        (small, format!("{} samples resampled to {max_side} (band-limited)", from[0]))
+    } else {
+        match shrink_noted(&t, [true; N], max_side)? {
+            Some(s) => s,
+            None => return Ok(t),
+        }
+    };
+    source.notes.push(format!("{}: {note}", path.display()));
+    source.resized_from = Some(from.to_vec());
+    Ok(small)
 }
 
 fn strip(e: &Error) -> String {

@@ -412,7 +412,7 @@ impl super::format::Format for Csv {
             tensor: "`1 × leads × T`",
             channels: "one per column (lead); a time column is dropped",
             metadata: "sampling rate (`# fs=`, `# sampling_rate_hz=`, `# sample_rate=` or a time column), lead names",
-            scaling: "none: values as written (mV ECG is in the network's range already), so a CSV round trip is exact",
+            scaling: "none when read (a CSV round trip is exact); a run standardises each input per channel and maps the result back with the content's; `--max-side` resamples to at most that many samples",
         }
     }
     fn read(
@@ -420,8 +420,9 @@ impl super::format::Format for Csv {
         path: &Path,
         o: &super::format::LoadOptions,
     ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
-        let (t, meta) = read_csv(path, o.fs)?;
+        let (t, mut meta) = read_csv(path, o.fs)?;
         let mut source = super::format::Source::plain(self.name(), Some(super::Kind::Signal), 2);
+        let t = limit(path, t, &mut meta, o.max_side.map(|m| m as usize), &mut source)?;
         source.meta.signal = Some(meta);
         Ok((crate::rank::AnyTensor::R1(t), source))
     }
@@ -436,24 +437,96 @@ impl super::format::Format for Csv {
 }
 
 /// How every signal format scales its values.
-pub(crate) const SIGNAL_SCALING: &str =
-    "standardised per channel (`(x − mean)/std`), mapped back with the content's on writing";
+pub(crate) const SIGNAL_SCALING: &str = "standardised per channel (`(x − mean)/std`), mapped back with the content's on writing; `--max-side` resamples to at most that many samples";
 
-/// A signal read by any signal format, standardised per channel, with its metadata.
+/// The length a signal of `n` samples takes under `max_side`: `Some(max_side)` when it is longer.
+pub(crate) fn samples_within(n: usize, max_side: Option<u32>) -> Option<usize> {
+    max_side.map(|m| m as usize).filter(|&m| m < n)
+}
+
+/// `t` resampled to `len` samples when given (band-limited, see
+/// [`crate::tensor::shrink::bandlimited`]), with the rate of `meta` scaled by the same factor and
+/// the change noted in `source` (`100000 samples at 500 Hz resampled to 10000 at 50 Hz`).
+pub(crate) fn limit(
+    path: &Path,
+    t: Tensor<1>,
+    meta: &mut SignalMeta,
+    len: Option<usize>,
+    source: &mut super::format::Source,
+) -> Result<Tensor<1>> {
+    let [n] = t.spatial();
+    let Some(len) = len.filter(|&m| m < n) else { return Ok(t) };
+    let small = crate::tensor::shrink::bandlimited(&t, 0, len)?;
+    let fs = meta.fs * len as f64 / n as f64;
+    source.notes.push(format!(
+        "{}: {n} samples at {} Hz resampled to {len} at {} Hz (--max-side, band-limited)",
+        path.display(),
+        meta.fs,
+        rate_text(fs)
+    ));
+    source.resized_from = Some(vec![n]);
+    meta.fs = fs;
+    Ok(small)
+}
+
+/// A rate for the log: at most four decimals.
+fn rate_text(fs: f64) -> String {
+    let t = format!("{fs:.4}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A signal read by any signal format, resampled to `len` samples when given (see [`limit`]),
+/// standardised per channel, with its metadata; `header` makes the format's own header from the
+/// metadata as resampled.
 pub(crate) fn signal_source(
     format: &'static str,
+    path: &Path,
     t: Tensor<1>,
-    meta: SignalMeta,
+    mut meta: SignalMeta,
+    len: Option<usize>,
     units: Option<String>,
-    header: Option<super::format::Header>,
+    header: impl FnOnce(&SignalMeta) -> Option<super::format::Header>,
 ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
-    let (t, scale) = super::standardize::Standardize::fit_apply(&t)?;
     let mut source = super::format::Source::plain(format, Some(super::Kind::Signal), 2);
+    let t = limit(path, t, &mut meta, len, &mut source)?;
+    let (t, scale) = super::standardize::Standardize::fit_apply(&t)?;
+    source.meta.header = header(&meta);
     source.meta.signal = Some(meta);
     source.meta.units = units;
-    source.meta.header = header;
     source.scaling = super::format::Scaling::Standardize(scale);
     Ok((crate::rank::AnyTensor::R1(t), source))
+}
+
+/// A signal style at the content's rate: when `max_side` resampled the content and the style
+/// was recorded at the content's original rate, the style is resampled by the same factor (so
+/// its patterns keep their duration) and noted in `of`; otherwise it is left as read.
+pub fn follow_rate<const N: usize>(
+    path: &Path,
+    t: Tensor<N>,
+    style: &mut super::format::Source,
+    content: &Tensor<N>,
+    of: &mut super::format::Source,
+) -> Result<Tensor<N>> {
+    let rate = of.meta.signal.as_ref().map(|m| m.fs);
+    let (Some(fs), Some(from), Some(s)) = (rate, of.resized_from.as_ref(), style.meta.signal.as_mut()) else {
+        return Ok(t);
+    };
+    let original = fs * from[0] as f64 / content.spatial()[0] as f64;
+    if N != 1 || (s.fs - original).abs() > 1e-6 * original || (s.fs - fs).abs() <= 1e-6 * fs {
+        return Ok(t);
+    }
+    let n = t.spatial()[0];
+    let len = ((n as f64 * fs / s.fs).round() as usize).clamp(1, n);
+    let small = crate::tensor::shrink::bandlimited(&t, 0, len)?;
+    let note = format!(
+        "{}: {n} samples at {} Hz resampled to {len} at {} Hz, the content's rate after --max-side",
+        path.display(),
+        s.fs,
+        rate_text(fs)
+    );
+    s.fs = fs;
+    of.notes.push(note);
+    Ok(small)
 }
 
 /// The rate, lead names and units a signal output takes from its input.

@@ -260,17 +260,28 @@ impl super::format::Format for Frames {
             tensor: "`1 × C × T × H × W`",
             channels: "grey 1, RGB 3; frames sorted by name",
             metadata: "bit depth (8 or 16)",
-            scaling: "pixel values / max → [0, 1]",
+            scaling: "pixel values / max → [0, 1]; `--max-side` shrinks every frame",
         }
     }
     fn read(
         &self,
         path: &Path,
-        _o: &super::format::LoadOptions,
+        o: &super::format::LoadOptions,
     ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
-        let (t, meta) = read_frames(path)?;
+        let (mut t, meta) = read_frames(path)?;
         let mut source = super::format::Source::plain(self.name(), Some(super::Kind::Video), 4);
         source.meta.frames = Some(meta);
+        // Each frame is shrunk in space; time is left alone.
+        let shrunk = match o.max_side {
+            Some(m) => crate::tensor::shrink::shrink_noted(&t, [false, true, true], m as usize)?,
+            None => None,
+        };
+        if let Some((small, note)) = shrunk {
+            let frames = t.spatial()[0];
+            source.notes.push(format!("{}: frames {note} (all {frames})", path.display()));
+            source.resized_from = Some(t.spatial().to_vec());
+            t = small;
+        }
         Ok((crate::rank::AnyTensor::R3(t), source))
     }
     fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {

@@ -18,6 +18,7 @@ use nifti::{IntoNdArray, NiftiObject, NiftiVolume};
 pub use nifti::NiftiHeader;
 
 use crate::error::{Error, Result};
+use crate::tensor::shrink::shrink_noted;
 use crate::tensor::Tensor;
 
 /// What a volume file carries besides its voxels.
@@ -35,6 +36,89 @@ impl VolumeMeta {
     pub fn with_spacing(spacing: [f32; 3]) -> Self {
         VolumeMeta { spacing, nifti: None }
     }
+
+    /// The metadata of this volume resampled from `from` to `to` voxels (both `[D, H, W]`) with
+    /// [`crate::tensor::resample::Interp::Area`]: every spacing scaled by `from/to` (so spacing × size is kept), and in a
+    /// NIfTI header `pixdim`, the sform rows and the qform offset moved alike, so that the outer
+    /// corners of the corner voxels map to the same world points as before.
+    pub fn resized(&self, from: [usize; 3], to: [usize; 3]) -> VolumeMeta {
+        // Ratios along (x, y, z) = (W, H, D); new voxel i is centred on old index (i + ½)·r − ½.
+        let r: [f64; 3] = std::array::from_fn(|a| from[2 - a] as f64 / to[2 - a] as f64);
+        let shift: [f64; 3] = std::array::from_fn(|a| 0.5 * r[a] - 0.5);
+        let spacing = std::array::from_fn(|a| (self.spacing[a] as f64 * r[a]) as f32);
+        let nifti = self.nifti.as_ref().map(|h| {
+            let mut h = h.clone();
+            for row in [&mut h.srow_x, &mut h.srow_y, &mut h.srow_z] {
+                let moved: f64 = (0..3).map(|a| row[a] as f64 * shift[a]).sum();
+                row[3] = (row[3] as f64 + moved) as f32;
+                (0..3).for_each(|a| row[a] = (row[a] as f64 * r[a]) as f32);
+            }
+            let qfac = if h.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
+            let step = [h.pixdim[1] as f64, h.pixdim[2] as f64, qfac * h.pixdim[3] as f64];
+            let rot = quaternion_matrix(h.quatern_b as f64, h.quatern_c as f64, h.quatern_d as f64);
+            let moved: [f64; 3] =
+                std::array::from_fn(|i| (0..3).map(|a| rot[i][a] * step[a] * shift[a]).sum());
+            h.quatern_x = (h.quatern_x as f64 + moved[0]) as f32;
+            h.quatern_y = (h.quatern_y as f64 + moved[1]) as f32;
+            h.quatern_z = (h.quatern_z as f64 + moved[2]) as f32;
+            (0..3).for_each(|a| h.pixdim[a + 1] = (h.pixdim[a + 1] as f64 * r[a]) as f32);
+            h
+        });
+        VolumeMeta { spacing, nifti }
+    }
+
+    /// The spacing before and after, for the log: `0.7→2.8 mm` (one number when isotropic).
+    pub fn spacing_change(&self, after: &VolumeMeta) -> String {
+        let unit = match self.nifti.as_ref().map(|h| h.xyzt_units & 7) {
+            Some(1) => " m",
+            Some(2) => " mm",
+            Some(3) => " µm",
+            _ => "",
+        };
+        format!("{}→{}{unit}", spacing_text(self.spacing), spacing_text(after.spacing))
+    }
+}
+
+/// A note when a volume style's voxel spacing differs from the content's by more than 1% on an
+/// axis: the style is used at its own voxel grid, not resampled to the content's.
+pub fn spacing_note(
+    path: &Path,
+    style: &super::format::Source,
+    content: &super::format::Source,
+) -> Option<String> {
+    let (s, c) = (style.meta.volume.as_ref()?, content.meta.volume.as_ref()?);
+    let differ = (0..3).any(|a| (s.spacing[a] - c.spacing[a]).abs() > 0.01 * c.spacing[a].abs());
+    differ.then(|| {
+        format!(
+            "{}: voxel spacing {} differs from the content's {}: the style is used at its own voxel grid",
+            path.display(),
+            spacing_text(s.spacing),
+            spacing_text(c.spacing)
+        )
+    })
+}
+
+/// A spacing as one number when isotropic, else `x×y×z`; three significant decimals at most.
+pub fn spacing_text(s: [f32; 3]) -> String {
+    let short = |v: f32| {
+        let t = format!("{v:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    if s.iter().all(|&v| (v - s[0]).abs() <= 1e-6 * s[0].abs()) {
+        short(s[0])
+    } else {
+        s.map(short).join("×")
+    }
+}
+
+/// The rotation of a NIfTI qform quaternion `(b, c, d)`, with `a = √(1 − b² − c² − d²)`.
+fn quaternion_matrix(b: f64, c: f64, d: f64) -> [[f64; 3]; 3] {
+    let a = (1.0 - b * b - c * c - d * d).max(0.0).sqrt();
+    [
+        [a * a + b * b - c * c - d * d, 2.0 * (b * c - a * d), 2.0 * (b * d + a * c)],
+        [2.0 * (b * c + a * d), a * a + c * c - b * b - d * d, 2.0 * (c * d - a * b)],
+        [2.0 * (b * d - a * c), 2.0 * (c * d + a * b), a * a + d * d - c * c - b * b],
+    ]
 }
 
 fn nifti_error(path: &Path, e: nifti::NiftiError) -> Error {
@@ -544,7 +628,7 @@ impl super::format::Format for Nifti {
             tensor: "`1 × C × D × H × W` (z, y, x)",
             channels: "1, or the 4th axis",
             metadata: "the whole header: affine, spacing, units, description",
-            scaling: "scl_slope/scl_inter applied; `--window lo,hi` maps [lo, hi] → [0, 1] and back",
+            scaling: "scl_slope/scl_inter applied; a run maps each volume by its own window (its 0.5th–99.5th percentile, or `--window`, `--content-window`, `--style-window`) onto [0, 1] and back; `--max-side` shrinks (spacing and affine follow)",
         }
     }
     fn read(
@@ -553,7 +637,7 @@ impl super::format::Format for Nifti {
         o: &super::format::LoadOptions,
     ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
         let (t, meta) = read_nifti(path)?;
-        volume_source(self.name(), t, meta, o)
+        volume_source(self.name(), path, t, meta, o)
     }
     fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
         let meta = like.meta.volume.clone().unwrap_or_else(|| VolumeMeta::with_spacing([1.0; 3]));
@@ -585,7 +669,7 @@ impl super::format::Format for Hdf5 {
             tensor: "`1 × C × D × H × W`",
             channels: "1, or the first of 4 axes",
             metadata: "none (spacing 1 on writing NIfTI)",
-            scaling: "`--window lo,hi` maps [lo, hi] → [0, 1] and back",
+            scaling: "a run maps each volume by its own window (its 0.5th–99.5th percentile, or `--window`, `--content-window`, `--style-window`) onto [0, 1] and back; `--max-side` shrinks",
         }
     }
     fn read(
@@ -594,7 +678,7 @@ impl super::format::Format for Hdf5 {
         o: &super::format::LoadOptions,
     ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
         let (t, meta) = read_hdf5(&h5_path(path)?)?;
-        volume_source(self.name(), t, meta, o)
+        volume_source(self.name(), path, t, meta, o)
     }
     fn write(&self, path: &Path, t: &crate::rank::AnyTensor, _like: &super::format::Source) -> Result<()> {
         write_hdf5(&h5_path(path)?, &super::format::as_rank::<3>(path, t)?)
@@ -615,11 +699,25 @@ fn h5_path(path: &Path) -> Result<H5Path> {
 
 fn volume_source(
     format: &'static str,
+    path: &Path,
     t: Tensor<3>,
     meta: VolumeMeta,
     o: &super::format::LoadOptions,
 ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
     let mut source = super::format::Source::plain(format, Some(super::Kind::Volume), 4);
+    let shrunk = match o.max_side {
+        Some(m) => shrink_noted(&t, [true; 3], m as usize)?,
+        None => None,
+    };
+    let (t, meta) = match shrunk {
+        Some((small, note)) => {
+            let after = meta.resized(t.spatial(), small.spatial());
+            source.notes.push(format!("{}: {note}, spacing {}", path.display(), meta.spacing_change(&after)));
+            source.resized_from = Some(t.spatial().to_vec());
+            (small, after)
+        }
+        None => (t, meta),
+    };
     source.meta.volume = Some(meta);
     let t = match o.window {
         Some(w) => {

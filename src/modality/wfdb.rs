@@ -473,12 +473,16 @@ impl super::format::Format for Wfdb {
     fn read(
         &self,
         path: &Path,
-        _o: &super::format::LoadOptions,
+        o: &super::format::LoadOptions,
     ) -> Result<(crate::rank::AnyTensor, super::format::Source)> {
-        let (t, meta) = read_wfdb(path)?;
+        let (t, mut meta) = read_wfdb(path)?;
         let signal = super::signal::SignalMeta { fs: meta.fs, leads: meta.labels() };
         let units = meta.signals.first().map(|s| s.units.clone());
-        super::signal::signal_source(self.name(), t, signal, units, Some(super::format::Header::new(meta)))
+        let len = super::signal::samples_within(t.spatial()[0], o.max_side);
+        super::signal::signal_source(self.name(), path, t, signal, len, units, |s| {
+            meta.fs = s.fs;
+            Some(super::format::Header::new(meta))
+        })
     }
     fn write(&self, path: &Path, t: &crate::rank::AnyTensor, like: &super::format::Source) -> Result<()> {
         let t = super::format::as_rank::<1>(path, t)?;

@@ -7,11 +7,13 @@ use crate::data::{self, LoadOptions, Source};
 use crate::error::{Error, Result};
 use crate::modality::color::adapt_channels;
 use crate::modality::format::Scaling;
+use crate::modality::{signal, volume, Kind};
 use crate::tensor::Tensor;
 
 /// Read the content, the styles (with their blend weights) and an optional starting point as
-/// rank-`N` tensors; images may be resized to `max_side`. Every style must have the content's
-/// channels. Returns the inputs and how the content was stored, so the result is written alike.
+/// rank-`N` tensors, within `max_side` (see [`LoadOptions::max_side`]). Every style must have the
+/// content's channels. Returns the inputs and how the content was stored, so the result is written
+/// alike.
 pub fn load_inputs<const N: usize>(
     content: &Path,
     styles: &[(PathBuf, f64)],
@@ -21,8 +23,10 @@ pub fn load_inputs<const N: usize>(
     let (content_t, mut source) = data::load_with::<N>(content, options)?;
     let mut loaded = Vec::with_capacity(styles.len());
     for (path, w) in styles {
-        let (t, style_source) = data::load_with::<N>(path, &style_options(path, options))?;
+        let (t, mut style_source) = data::load_with::<N>(path, &style_options(path, options))?;
+        let t = signal::follow_rate(path, t, &mut style_source, &content_t, &mut source)?;
         same_rate(path, &style_source, content, &source)?;
+        source.notes.extend(volume::spacing_note(path, &style_source, &source));
         source.notes.extend(style_source.notes);
         loaded.push((adapt(path, content, &content_t, t, &mut source)?, *w));
     }
@@ -41,15 +45,12 @@ pub fn load_init<const N: usize>(
     source: &Source,
 ) -> Result<Tensor<N>> {
     let (t, own) = data::load_with::<N>(p, &LoadOptions { working_range: false, ..*options })?;
-    if t.dims() != content_t.dims() {
+    // Compared as stored, before `max_side` shrank either.
+    let (a, b) = (stored(&t, &own), stored(content_t, source));
+    if a != b {
         return Err(Error::format(
             p,
-            format!(
-                "shape {}, but the content {} has shape {}: a starting point must have the content's shape",
-                t.shape_string(),
-                content.display(),
-                content_t.shape_string()
-            ),
+            format!("shape {a}, but the content {} has shape {b}: a starting point must have the content's shape", content.display()),
         ));
     }
     if options.working_range && own.scaling == Scaling::Identity {
@@ -58,12 +59,22 @@ pub fn load_init<const N: usize>(
     Ok(t)
 }
 
-/// How a style is read: a `.npy` style takes the content's `--rank` only when one was given, and
-/// a volume the style window where one was given.
+/// The shape of `t` as its file stores it (`1×1×32`), before any `max_side` resize.
+fn stored<const N: usize>(t: &Tensor<N>, s: &Source) -> String {
+    let spatial = s.resized_from.clone().unwrap_or_else(|| t.spatial().to_vec());
+    crate::tensor::shrink::dims(&[&[t.batch(), t.channels()], &spatial[..]].concat())
+}
+
+/// How a style is read: a `.npy` style takes the content's `--rank` only when one was given; a
+/// volume the style window where one was given; a signal style is read whole (its rate then
+/// follows the content's, see [`signal::follow_rate`]).
 pub fn style_options(path: &Path, options: &LoadOptions) -> LoadOptions {
-    let npy = data::kind_of(path).is_ok_and(|k| k.is_none());
+    let kind = data::kind_of(path);
+    let npy = kind.as_ref().is_ok_and(|k| k.is_none());
+    let signal = kind.is_ok_and(|k| k == Some(Kind::Signal));
     LoadOptions {
         rank: options.rank.filter(|_| npy),
+        max_side: options.max_side.filter(|_| !signal),
         window: options.style_window.or(options.window),
         ..*options
     }

@@ -12,6 +12,7 @@ pub mod gram;
 pub mod kernels;
 pub mod pool;
 pub mod resample;
+pub mod shrink;
 pub mod slice;
 mod unfold;
 pub mod winograd;

@@ -10,6 +10,11 @@
 //! * [`Interp::Linear`] (`'linear'`, `'bilinear'`, `'trilinear'`): half-pixel centres; the
 //!   source coordinate `s = max((j + ½)·r − ½, 0)` is split into `i₀ = floor(s)`,
 //!   `i₁ = min(i₀ + 1, I − 1)` and `λ = s − i₀`, and the output is `(1 − λ)·x[i₀] + λ·x[i₁]`.
+//! * [`Interp::Area`] (for shrinking; antialiased): output `j` is the mean of the input over the
+//!   interval `[j·r, (j + 1)·r)`, cell `i` covering `[i, i + 1)`, so cells cut by an end of the
+//!   interval count by the fraction inside it (computed in f64). It equals PyTorch's `'area'`
+//!   when `O` divides `I`, keeps the mean of the input, and keeps the field of view: the outer
+//!   edges of the first and last output cells are those of the input.
 //!
 //! Both modes are separable, so an N-dimensional resize is N one-axis resizes in turn, each
 //! parallelised over the rows it touches; axes whose size does not change are skipped (the
@@ -28,32 +33,42 @@ pub enum Interp {
     Nearest,
     /// Linear along each axis: linear in 1D, bilinear in 2D, trilinear in 3D.
     Linear,
+    /// The mean over each output cell's footprint (box filter), for shrinking without aliasing.
+    Area,
 }
 
-/// Output `j` of one axis reads `w0·x[i0] + w1·x[i1]`.
-#[derive(Clone, Copy, Debug)]
-struct Tap {
-    i0: usize,
-    i1: usize,
-    w0: f32,
-    w1: f32,
-}
+/// Output `j` of one axis reads `Σ w·x[i]` over its taps `(i, w)`.
+type Taps = Vec<(usize, f32)>;
 
 /// The taps of every output position of an axis resized from `input` to `output` (both > 0).
-fn axis_taps(input: usize, output: usize, mode: Interp) -> Vec<Tap> {
+fn axis_taps(input: usize, output: usize, mode: Interp) -> Vec<Taps> {
     let ratio = input as f32 / output as f32;
     (0..output)
         .map(|j| match mode {
             Interp::Nearest => {
                 let i = ((j as f32 * ratio).floor() as usize).min(input - 1);
-                Tap { i0: i, i1: i, w0: 1.0, w1: 0.0 }
+                vec![(i, 1.0)]
             }
             Interp::Linear => {
                 let s = (ratio * (j as f32 + 0.5) - 0.5).max(0.0);
                 let i0 = (s as usize).min(input - 1);
                 let i1 = (i0 + 1).min(input - 1);
                 let lambda = s - i0 as f32;
-                Tap { i0, i1, w0: 1.0 - lambda, w1: lambda }
+                let mut taps = vec![(i0, 1.0 - lambda)];
+                if lambda != 0.0 {
+                    taps.push((i1, lambda));
+                }
+                taps
+            }
+            Interp::Area => {
+                let r = input as f64 / output as f64;
+                let (lo, hi) = (j as f64 * r, ((j + 1) as f64 * r).min(input as f64));
+                let first = lo.floor() as usize;
+                let last = (hi.ceil() as usize).clamp(first + 1, input);
+                (first..last)
+                    .map(|i| (i, ((hi.min(i as f64 + 1.0) - lo.max(i as f64)) / r) as f32))
+                    .filter(|&(_, w)| w > 0.0)
+                    .collect()
             }
         })
         .collect()
@@ -100,12 +115,14 @@ pub fn resize<const N: usize>(x: &Tensor<N>, out: [usize; N], mode: Interp) -> R
         if !next.is_empty() {
             next.data_mut().par_chunks_mut(n_out * inner).zip(cur.data().par_chunks(n_in * inner)).for_each(
                 |(dst, src)| {
-                    for (row, t) in dst.chunks_exact_mut(inner).zip(&taps) {
-                        let a = &src[t.i0 * inner..(t.i0 + 1) * inner];
-                        row.iter_mut().zip(a).for_each(|(r, &v)| *r = t.w0 * v);
-                        if t.w1 != 0.0 {
-                            let a = &src[t.i1 * inner..(t.i1 + 1) * inner];
-                            row.iter_mut().zip(a).for_each(|(r, &v)| *r += t.w1 * v);
+                    for (row, taps) in dst.chunks_exact_mut(inner).zip(&taps) {
+                        for (k, &(i, w)) in taps.iter().enumerate() {
+                            let a = &src[i * inner..(i + 1) * inner];
+                            if k == 0 {
+                                row.iter_mut().zip(a).for_each(|(r, &v)| *r = w * v);
+                            } else {
+                                row.iter_mut().zip(a).for_each(|(r, &v)| *r += w * v);
+                            }
                         }
                     }
                 },
@@ -145,12 +162,10 @@ pub fn resize_backward<const N: usize>(
         if !next.is_empty() {
             next.data_mut().par_chunks_mut(n_in * inner).zip(cur.data().par_chunks(n_out * inner)).for_each(
                 |(dst, src)| {
-                    for (row, t) in src.chunks_exact(inner).zip(&taps) {
-                        let a = &mut dst[t.i0 * inner..(t.i0 + 1) * inner];
-                        a.iter_mut().zip(row).for_each(|(a, &g)| *a += t.w0 * g);
-                        if t.w1 != 0.0 {
-                            let a = &mut dst[t.i1 * inner..(t.i1 + 1) * inner];
-                            a.iter_mut().zip(row).for_each(|(a, &g)| *a += t.w1 * g);
+                    for (row, taps) in src.chunks_exact(inner).zip(&taps) {
+                        for &(i, w) in taps {
+                            let a = &mut dst[i * inner..(i + 1) * inner];
+                            a.iter_mut().zip(row).for_each(|(a, &g)| *a += w * g);
                         }
                     }
                 },
