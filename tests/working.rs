@@ -136,7 +136,7 @@ fn content_and_style_each_take_their_own_window() {
     assert!(matches!(src.scaling, Scaling::Window(_)));
     let lo = t.data().iter().fold(f32::MAX, |a, &b| a.min(b));
     let hi = t.data().iter().fold(f32::MIN, |a, &b| a.max(b));
-    assert!(lo > -0.1 && lo <= 0.0 && hi >= 1.0 && hi < 1.1, "mapped to [{lo}, {hi}]");
+    assert!((-0.1..=0.0).contains(&lo) && (1.0..1.1).contains(&hi), "mapped to [{lo}, {hi}]");
     assert_eq!(raw.data(), data::load_with::<3>(&v, &LoadOptions::default()).unwrap().0.data());
 }
 

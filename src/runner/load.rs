@@ -50,7 +50,10 @@ pub fn load_init<const N: usize>(
     if a != b {
         return Err(Error::format(
             p,
-            format!("shape {a}, but the content {} has shape {b}: a starting point must have the content's shape", content.display()),
+            format!(
+                "shape {a}, but the content {} has shape {b}: a starting point must have the content's shape",
+                content.display()
+            ),
         ));
     }
     if options.working_range && own.scaling == Scaling::Identity {
