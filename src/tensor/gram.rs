@@ -178,27 +178,13 @@ fn syrk_upper(f: &[f32], c: usize, p: usize, out: &mut [f32]) {
 /// **Panics** if `dg` is not `B × C × C` for the `B` and `C` of `x`.
 #[track_caller]
 pub fn gram_backward<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32) -> Tensor<N> {
-    assert!(
-        dg.batch == x.batch() && dg.channels == x.channels(),
-        "gram_backward: gradient {}×{c}×{c} for features {}",
-        dg.batch,
-        x.shape_string(),
-        c = dg.channels,
-    );
-    let (c, p) = (x.channels(), x.positions());
-    let mut dx = Tensor::zeros(x.batch(), c, x.spatial());
-    let mut sym = vec![0.0f32; c * c];
-    for b in 0..x.batch() {
-        symmetrize(dg.item(b), c, scale, &mut sym);
-        matmul(
-            MatMut::row_major(dx.item_mut(b), c, p),
-            MatRef::row_major(&sym, c, c),
-            MatRef::row_major(x.item(b), c, p),
-            false,
-            Threads::Pool,
-        );
+    let c = dg.channels;
+    let mut half = Gram::zeros(dg.batch, c);
+    for b in 0..dg.batch {
+        symmetrize(dg.item(b), c, 0.5, half.item_mut(b));
     }
-    dx
+    // scale·(dG + dGᵀ)·F = 2·scale·((dG + dGᵀ)/2)·F.
+    gram_backward_symmetric(x, &half, scale)
 }
 
 /// [`gram_backward`] for a symmetric `dg`, as every Gram loss has (a difference of Gram matrices):
