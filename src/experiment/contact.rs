@@ -24,7 +24,7 @@ pub fn contact_sheet(results: &[(PathBuf, usize)], out: &Path) -> Result<()> {
     for (k, (path, rank)) in results.iter().enumerate() {
         let options = data::LoadOptions { rank: Some(*rank), ..Default::default() };
         let thumb = match data::load_any(path, &options)?.0 {
-            AnyTensor::R1(t) => plot(&t),
+            AnyTensor::R1(t) => line_plot(&t, [THUMB, THUMB]),
             AnyTensor::R2(t) => fit(&t)?,
             AnyTensor::R3(t) => fit(&mid_slice(&t)?)?,
         };
@@ -83,20 +83,23 @@ fn fit(t: &Tensor<2>) -> Result<Tensor<2>> {
     Ok(rgb)
 }
 
-/// A line plot of the first channel of a 1D result: dark line on white, min–max scaled.
-fn plot(t: &Tensor<1>) -> Tensor<2> {
-    let mut img = Tensor::<2>::full(1, 3, [THUMB, THUMB], 1.0);
+/// A line plot of the first channel of a 1D tensor as an RGB image of `[height, width]` pixels
+/// (at least 5 × 2): a dark blue line on white, min–max scaled to the height less a 2-pixel
+/// margin, one sample per column (the nearest), consecutive columns joined by vertical runs.
+pub fn line_plot(t: &Tensor<1>, [height, width]: [usize; 2]) -> Tensor<2> {
+    let (height, width) = (height.max(5), width.max(2));
+    let mut img = Tensor::<2>::full(1, 3, [height, width], 1.0);
     let ys = t.channel(0, 0);
     let (lo, hi) = ys.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let n = ys.len();
     let row = |v: f32| {
         let u = (v - lo) / (hi - lo).max(1e-12);
-        ((1.0 - u) * (THUMB - 5) as f32).round() as usize + 2
+        ((1.0 - u) * (height - 5) as f32).round() as usize + 2
     };
     let mut prev: Option<usize> = None;
-    for x in 0..THUMB {
+    for x in 0..width {
         // The sample under this column; join it to the previous column with a vertical run.
-        let v = ys[(x * n.saturating_sub(1)) / (THUMB - 1).max(1)];
+        let v = ys[(x * n.saturating_sub(1)) / (width - 1)];
         let y = row(v);
         let (a, b) = match prev {
             Some(p) => (p.min(y), p.max(y)),

@@ -20,7 +20,7 @@
 mod contact;
 mod index;
 
-pub use contact::contact_sheet;
+pub use contact::{contact_sheet, line_plot};
 pub use index::{scan, state_of, write_index, RunState};
 
 use std::fs::{self, OpenOptions};
