@@ -204,10 +204,7 @@ pub fn run() -> anyhow::Result<()> {
         MAX_MEMORY_GIVEN.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     match cli.command {
-        Command::Stylize(args) => {
-            ndstyle::modality::audio::set_quiet(args.quiet);
-            stylize::run(&args)
-        }
+        Command::Stylize(args) => stylize::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Distance(args) => distance::run(&args),
         Command::Visualize(args) => visualize::run(&args),

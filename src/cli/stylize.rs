@@ -98,6 +98,7 @@ pub struct StylizeArgs {
 }
 
 pub fn run(a: &StylizeArgs) -> anyhow::Result<()> {
+    ndstyle::modality::audio::set_quiet(a.quiet);
     let out = &a.output;
     let ckpt = sibling(out, "ckpt");
     guard_outputs(a, &ckpt)?;
