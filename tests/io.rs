@@ -137,6 +137,8 @@ fn npy_bad_files_name_the_file() {
         ("empty.npy", vec![], "empty"),
         ("fortran.npy", npy_bytes(1, &dict("<f4", true, "(2, 2)"), &[0u8; 16]), "fortran"),
         ("complex.npy", npy_bytes(1, &dict("<c8", false, "(2,)"), &[0u8; 16]), "unsupported dtype"),
+        // A multi-byte character where the type code goes (found by the mutation fuzzer).
+        ("multibyte_descr.npy", npy_bytes(1, &dict("<é4", false, "(2,)"), &[0u8; 8]), "unsupported dtype"),
         ("version9.npy", [&good[..6], &[9u8, 0], &good[8..]].concat(), "version"),
         ("garbage_header.npy", npy_bytes(1, "{'descr': <f4}", &[]), "malformed"),
         (

@@ -339,7 +339,8 @@ impl DType {
             b'=' => cfg!(target_endian = "big"),
             _ => return Err(unsupported()),
         };
-        let size: usize = descr[2..].parse().map_err(|_| unsupported())?;
+        // `get`, not `[2..]`: a mutated header may put a multi-byte character at byte 1.
+        let size: usize = descr.get(2..).and_then(|s| s.parse().ok()).ok_or_else(unsupported)?;
         let ok = matches!((b[1], size), (b'f', 4 | 8) | (b'i' | b'u', 1 | 2 | 4 | 8));
         if !ok {
             return Err(unsupported());
