@@ -240,6 +240,14 @@ fn winograd_many_blocks_agree_with_definition() {
     fast_conv_case(&x, &w, &Window::same(3), 5);
 }
 
+/// Several blocks of tiles in 3D, cut in the middle of rows of tiles, with odd sizes.
+#[test]
+fn winograd_many_blocks_agree_with_definition_3d() {
+    let x = Tensor::<3>::randn(1, 16, [7, 9, 45], 1.0, 6);
+    let w = Tensor::<3>::randn(16, 16, [3, 3, 3], 0.2, 7);
+    fast_conv_case(&x, &w, &Window::same(3), 8);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(8))]
 

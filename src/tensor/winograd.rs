@@ -110,84 +110,38 @@ pub(crate) fn backward_into<const N: usize>(
     }
 }
 
-/// `U[ξ][co][ci] = (G·w[co, ci]·Gᵀ)[ξ]` for `w: co × ci × 3^N` row-major.
+/// `U[ξ][co][ci] = (G·w[co, ci]·Gᵀ)[ξ]` for `w: co × ci × 3^N` row-major, as one product
+/// `U = K·Wᵀ` where `K[ξ][k] = Π_d G[ξ_d][k_d]` is `G` applied along every axis (`4^N × 3^N`).
 fn transform_weights<const N: usize>(w: &[f32], co: usize, ci: usize) -> Vec<f32> {
-    let (len, taps) = (co * ci, 3usize.pow(N as u32));
-    // Element-major: a[k][co·ci].
-    let mut a = vec![0.0f32; taps * len];
-    for (j, kernel) in w.chunks_exact(taps).enumerate() {
-        for (k, &v) in kernel.iter().enumerate() {
-            a[k * len + j] = v;
-        }
-    }
-    let mut dims = [3usize; N];
-    for axis in 0..N {
-        let mut out_dims = dims;
-        out_dims[axis] = 4;
-        let mut b = vec![0.0f32; out_dims.iter().product::<usize>() * len];
-        along_axis(&a, &mut b, &dims, axis, 4, len, |s, d| {
-            let ([g0, g1, g2], [o0, o1, o2, o3]) = (s, d) else { return };
-            let n = g0.len();
-            let (g1, g2, o0, o1, o2, o3) =
-                (&g1[..n], &g2[..n], &mut o0[..n], &mut o1[..n], &mut o2[..n], &mut o3[..n]);
-            for j in 0..n {
-                let (x, y, z) = (g0[j], g1[j], g2[j]);
-                o0[j] = x;
-                o1[j] = 0.5 * (x + y + z);
-                o2[j] = 0.5 * (x - y + z);
-                o3[j] = z;
-            }
-        });
-        a = b;
-        dims = out_dims;
-    }
-    a
+    const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    let (len, taps, np) = (co * ci, 3usize.pow(N as u32), patch::<N>());
+    let k: Vec<f32> = (0..np * taps)
+        .map(|i| {
+            let (xi, t) = (unravel(i / taps, &[4usize; N]), unravel(i % taps, &[3usize; N]));
+            (0..N).map(|d| G[xi[d]][t[d]]).product()
+        })
+        .collect();
+    let mut u = vec![0.0f32; np * len];
+    matmul(
+        MatMut::row_major(&mut u, np, len),
+        MatRef::row_major(&k, np, taps),
+        MatRef::row_major(w, len, taps).t(),
+        false,
+        Threads::Pool,
+    );
+    u
 }
 
-/// Apply a 1D transform along `axis` of a grid of rows (`dims`, each element a row of `len`
-/// floats): `f(inputs, outputs)` gets the `dims[axis]` input rows and `n_out` output rows of one line.
-fn along_axis<const N: usize>(
-    src: &[f32],
-    dst: &mut [f32],
-    dims: &[usize; N],
-    axis: usize,
-    n_out: usize,
-    len: usize,
-    f: impl Fn(&[&[f32]], &mut [&mut [f32]]),
-) {
-    let outer: usize = dims[..axis].iter().product();
-    let inner: usize = dims[axis + 1..].iter().product();
-    let n_in = dims[axis];
-    let mut ins: Vec<&[f32]> = Vec::with_capacity(n_in);
-    for o in 0..outer {
-        for i in 0..inner {
-            ins.clear();
-            ins.extend((0..n_in).map(|a| {
-                let e = (o * n_in + a) * inner + i;
-                &src[e * len..(e + 1) * len]
-            }));
-            // Output rows of this line, disjoint: element (o·n_out + a)·inner + i.
-            let mut outs: Vec<&mut [f32]> = Vec::with_capacity(n_out);
-            let mut rest: &mut [f32] = &mut dst[(o * n_out * inner + i) * len..];
-            for a in 0..n_out {
-                let (row, tail) = std::mem::take(&mut rest).split_at_mut(len);
-                outs.push(row);
-                if a + 1 < n_out {
-                    rest = &mut tail[(inner - 1) * len..];
-                }
-            }
-            f(&ins, &mut outs);
-        }
-    }
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::default();
 }
 
 /// Reusable buffers of one block.
 #[derive(Default)]
 struct Buffers {
     v: Vec<f32>,
-    v2: Vec<f32>,
     m: Vec<f32>,
-    m2: Vec<f32>,
+    pad: Vec<f32>,
 }
 
 /// `dst (co × dst_dims) += conv(src (ci × src_dims))` with the transformed weights `u`.
@@ -202,15 +156,23 @@ fn run<const N: usize>(src: &[f32], ci: usize, co: usize, u: &[f32], plan: &Plan
         let (t0, t1) = (j * block, ((j + 1) * block).min(tiles));
         block_conv(src, ci, co, u, plan, t0, t1, bufs, out, dst_len, threads);
     };
+    // Each thread keeps its buffers from call to call, so steady-state evaluations allocate nothing here.
+    // A thread that picks up another convolution while it waits inside a product (work stealing)
+    // finds its buffers taken and uses fresh ones.
+    let with_buffers = |f: &mut dyn FnMut(&mut Buffers)| {
+        BUFFERS.with(|b| match b.try_borrow_mut() {
+            Ok(mut bufs) => f(&mut bufs),
+            Err(_) => f(&mut Buffers::default()),
+        })
+    };
     if blocks >= 2 * rayon::current_num_threads() {
-        (0..blocks).into_par_iter().for_each_init(Buffers::default, |bufs, j| work(bufs, j, Threads::One));
+        (0..blocks).into_par_iter().for_each(|j| with_buffers(&mut |bufs| work(bufs, j, Threads::One)));
     } else {
-        let mut bufs = Buffers::default();
-        (0..blocks).for_each(|j| work(&mut bufs, j, Threads::Pool));
+        with_buffers(&mut |bufs| (0..blocks).for_each(|j| work(bufs, j, Threads::Pool)));
     }
 }
 
-/// One block of tiles `t0..t1`: gather, transform, multiply, transform back, add into `dst`.
+/// One block of tiles `t0..t1`: gather and transform, multiply, transform back and add into `dst`.
 #[allow(clippy::too_many_arguments)]
 fn block_conv<const N: usize>(
     src: &[f32],
@@ -226,27 +188,24 @@ fn block_conv<const N: usize>(
     threads: Threads,
 ) {
     let (nt, np) = (t1 - t0, patch::<N>());
+    let pin: usize = plan.src_dims.iter().product();
+    let pout: usize = plan.dst_dims.iter().product();
+    assert!(src.len() >= ci * pin, "winograd: input buffer {} < {ci}×{pin}", src.len());
+    assert!(dst_len >= co * pout, "winograd: output buffer {dst_len} < {co}×{pout}");
+    let segs = segments(&plan.tiles, t0, t1);
     let vlen = ci * nt;
     bufs.v.resize(np * vlen, 0.0);
-    bufs.v2.resize(np * vlen, 0.0);
-    gather(src, ci, plan, t0, t1, &mut bufs.v);
-    // Bᵀ along every axis, ping-ponging between the two buffers.
-    let dims = [4usize; N];
-    for axis in 0..N {
-        along_axis(&bufs.v, &mut bufs.v2, &dims, axis, 4, vlen, |s, d| {
-            let ([d0, d1, d2, d3], [o0, o1, o2, o3]) = (s, d) else { return };
-            let n = d0.len();
-            let (d1, d2, d3) = (&d1[..n], &d2[..n], &d3[..n]);
-            let (o0, o1, o2, o3) = (&mut o0[..n], &mut o1[..n], &mut o2[..n], &mut o3[..n]);
-            for j in 0..n {
-                let (a, b, c, e) = (d0[j], d1[j], d2[j], d3[j]);
-                o0[j] = a - c;
-                o1[j] = b + c;
-                o2[j] = c - b;
-                o3[j] = b - e;
-            }
-        });
-        std::mem::swap(&mut bufs.v, &mut bufs.v2);
+    for seg in &segs {
+        for c in 0..ci {
+            input_segment(
+                &src[c * pin..(c + 1) * pin],
+                plan,
+                seg,
+                &mut bufs.v[c * nt..],
+                vlen,
+                &mut bufs.pad,
+            );
+        }
     }
     let mlen = co * nt;
     bufs.m.resize(np * mlen, 0.0);
@@ -259,104 +218,184 @@ fn block_conv<const N: usize>(
             threads,
         );
     }
-    // Aᵀ along every axis: 4 → 2 values per axis.
-    let mut dims = [4usize; N];
-    for axis in 0..N {
-        let mut out_dims = dims;
-        out_dims[axis] = 2;
-        bufs.m2.resize(out_dims.iter().product::<usize>() * mlen, 0.0);
-        along_axis(&bufs.m, &mut bufs.m2, &dims, axis, 2, mlen, |s, d| {
-            let ([m0, m1, m2, m3], [o0, o1]) = (s, d) else { return };
-            let n = m0.len();
-            let (m1, m2, m3, o0, o1) = (&m1[..n], &m2[..n], &m3[..n], &mut o0[..n], &mut o1[..n]);
-            for j in 0..n {
-                let (a, b, c, e) = (m0[j], m1[j], m2[j], m3[j]);
-                o0[j] = a + b + c;
-                o1[j] = b - c - e;
-            }
-        });
-        std::mem::swap(&mut bufs.m, &mut bufs.m2);
-        dims = out_dims;
+    for seg in &segs {
+        for c in 0..co {
+            // SAFETY: `c < co` and `co·pout ≤ dst_len` (asserted above), so the channel lies inside
+            // `dst`; output_segment writes only the positions of this segment's tiles, which no
+            // other block or segment covers.
+            let chan = unsafe { out.get().add(c * pout) };
+            output_segment(&mut bufs.m[c * nt..], mlen, plan, seg, chan);
+        }
     }
-    scatter(&bufs.m[..(1 << N) * mlen], co, plan, t0, t1, out, dst_len);
 }
 
-/// `v[e][c][t] = src[c, 2·tile(t) + e − lo]` (zero outside) for the patch elements `e` of tiles `t0..t1`.
-fn gather<const N: usize>(src: &[f32], ci: usize, plan: &Plan<N>, t0: usize, t1: usize, v: &mut [f32]) {
-    let nt = t1 - t0;
-    let pin: usize = plan.src_dims.iter().product();
-    let mut strides = [1usize; N];
-    for d in (0..N - 1).rev() {
-        strides[d] = strides[d + 1] * plan.src_dims[d + 1];
+/// A run of tiles along the last axis: the tile index of its first tile, its length, and its
+/// first column in the block's buffers.
+struct Segment<const N: usize> {
+    first: [usize; N],
+    len: usize,
+    col: usize,
+}
+
+/// The tiles `t0..t1` (row-major over `tiles`) cut into runs along the last axis.
+fn segments<const N: usize>(tiles: &[usize; N], t0: usize, t1: usize) -> Vec<Segment<N>> {
+    let mut out = Vec::new();
+    let mut t = t0;
+    while t < t1 {
+        let first = unravel(t, tiles);
+        let len = (tiles[N - 1] - first[N - 1]).min(t1 - t);
+        out.push(Segment { first, len, col: t - t0 });
+        t += len;
     }
-    // Each tile's patch origin (may be negative at the border) and whether the patch lies inside.
-    let origins: Vec<([isize; N], bool)> = (t0..t1)
-        .map(|t| {
-            let idx = unravel(t, &plan.tiles);
-            let o: [isize; N] = std::array::from_fn(|d| 2 * idx[d] as isize - plan.lo[d] as isize);
-            let inside = (0..N).all(|d| o[d] >= 0 && o[d] + 4 <= plan.src_dims[d] as isize);
-            (o, inside)
-        })
-        .collect();
-    for e in 0..patch::<N>() {
-        let ek = unravel(e, &[4usize; N]);
-        let eoff: usize = (0..N).map(|d| ek[d] * strides[d]).sum();
-        for c in 0..ci {
-            let chan = &src[c * pin..(c + 1) * pin];
-            let row = &mut v[(e * ci + c) * nt..(e * ci + c + 1) * nt];
-            for (slot, (o, inside)) in row.iter_mut().zip(&origins) {
-                *slot = if *inside {
-                    let base: isize = (0..N).map(|d| o[d] * strides[d] as isize).sum();
-                    chan[base as usize + eoff]
-                } else {
-                    let mut off = 0usize;
-                    let mut ok = true;
-                    for d in 0..N {
-                        let i = o[d] + ek[d] as isize;
-                        ok &= i >= 0 && i < plan.src_dims[d] as isize;
-                        off += i.max(0) as usize * strides[d];
-                    }
-                    if ok {
-                        chan[off]
-                    } else {
-                        0.0
-                    }
-                };
+    out
+}
+
+/// Row strides (in elements) of a row-major grid `dims`.
+fn strides<const N: usize>(dims: &[usize; N]) -> [usize; N] {
+    let mut s = [1usize; N];
+    for d in (0..N - 1).rev() {
+        s[d] = s[d + 1] * dims[d + 1];
+    }
+    s
+}
+
+/// The four rows `base + i·step` (`i < 4`, each `n` long) of `buf`, disjoint and mutable.
+fn four_rows(buf: &mut [f32], base: usize, step: usize, n: usize) -> [&mut [f32]; 4] {
+    let (_, rest) = buf.split_at_mut(base);
+    let (r0, rest) = rest.split_at_mut(step);
+    let (r1, rest) = rest.split_at_mut(step);
+    let (r2, r3) = rest.split_at_mut(step);
+    [&mut r0[..n], &mut r1[..n], &mut r2[..n], &mut r3[..n]]
+}
+
+/// The transformed input `Bᵀ·d·B` of one channel's tiles in `seg`: patch element `e`, tile `j`
+/// goes to `v[e·row + seg.col + j]` (`v` starts at the channel's row of element 0).
+fn input_segment<const N: usize>(
+    chan: &[f32],
+    plan: &Plan<N>,
+    seg: &Segment<N>,
+    v: &mut [f32],
+    row: usize,
+    pad: &mut Vec<f32>,
+) {
+    let n = seg.len;
+    let st = strides(&plan.src_dims);
+    let xs = plan.src_dims[N - 1] as isize;
+    let x0 = 2 * seg.first[N - 1] as isize - plan.lo[N - 1] as isize;
+    // The source columns x0..x0 + 2n + 2, zero outside, split into even and odd ones.
+    let width = 2 * n + 2;
+    pad.resize(2 * width, 0.0);
+    let (line, halves) = pad.split_at_mut(width);
+    let (even, odd) = halves.split_at_mut(n + 1);
+    let (from, to) = (x0.clamp(0, xs), (x0 + width as isize).clamp(0, xs));
+    let lead = patch::<N>() / 4;
+    for e1 in 0..lead {
+        // Leading patch coordinates of e1 (base 4, last leading axis fastest) → source row.
+        let (mut rem, mut off, mut inside) = (e1, 0usize, true);
+        for d in (0..N - 1).rev() {
+            let i = 2 * seg.first[d] as isize + (rem % 4) as isize - plan.lo[d] as isize;
+            rem /= 4;
+            inside &= i >= 0 && i < plan.src_dims[d] as isize;
+            off += i.max(0) as usize * st[d];
+        }
+        let [r0, r1, r2, r3] = four_rows(v, (4 * e1) * row + seg.col, row, n);
+        if !inside {
+            [r0, r1, r2, r3].into_iter().for_each(|r| r.fill(0.0));
+            continue;
+        }
+        line.fill(0.0);
+        if from < to {
+            let (a, b) = ((from - x0) as usize, (to - x0) as usize);
+            line[a..b].copy_from_slice(&chan[off + from as usize..off + to as usize]);
+        }
+        for (j, p) in line.chunks_exact(2).enumerate() {
+            even[j] = p[0];
+            odd[j] = p[1];
+        }
+        let (e0, e2, o1, o3) = (&even[..n], &even[1..=n], &odd[..n], &odd[1..=n]);
+        for j in 0..n {
+            r0[j] = e0[j] - e2[j];
+            r1[j] = o1[j] + e2[j];
+            r2[j] = e2[j] - o1[j];
+            r3[j] = o1[j] - o3[j];
+        }
+    }
+    // Bᵀ along each leading axis, in place: axis d steps 4^(N−1−d) patch elements.
+    for d in 0..N - 1 {
+        let step = 4usize.pow((N - 1 - d) as u32);
+        for outer in 0..4usize.pow(d as u32) {
+            for inner in 0..step {
+                let e = outer * 4 * step + inner;
+                let [r0, r1, r2, r3] = four_rows(v, e * row + seg.col, step * row, n);
+                for j in 0..n {
+                    let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
+                    r0[j] = a - c;
+                    r1[j] = b + c;
+                    r2[j] = c - b;
+                    r3[j] = b - e;
+                }
             }
         }
     }
 }
 
-/// `dst[c, 2·tile(t) + q] += r[q][c][t]` for the `2^N` tile outputs `q` inside the output.
-fn scatter<const N: usize>(
-    r: &[f32],
-    co: usize,
+/// `dst[2·tile + q] += (Aᵀ·m·A)[q]` for one channel's tiles in `seg`, where `m` holds patch element
+/// `ξ`, tile `j` at `m[ξ·row + seg.col + j]` (overwritten) and `dst` points at the channel.
+fn output_segment<const N: usize>(
+    m: &mut [f32],
+    row: usize,
     plan: &Plan<N>,
-    t0: usize,
-    t1: usize,
-    out: SendPtr,
-    dst_len: usize,
+    seg: &Segment<N>,
+    dst: *mut f32,
 ) {
-    let nt = t1 - t0;
-    let pout: usize = plan.dst_dims.iter().product();
-    assert!(dst_len >= co * pout, "winograd: output buffer {dst_len} < {co}×{pout}");
-    let mut strides = [1usize; N];
-    for d in (0..N - 1).rev() {
-        strides[d] = strides[d + 1] * plan.dst_dims[d + 1];
+    let n = seg.len;
+    // Aᵀ along each leading axis, in place: rows 0 and 1 of each line receive the two outputs.
+    for d in 0..N - 1 {
+        let step = 4usize.pow((N - 1 - d) as u32);
+        for outer in 0..4usize.pow(d as u32) {
+            for inner in 0..step {
+                let e = outer * 4 * step + inner;
+                let [r0, r1, r2, r3] = four_rows(m, e * row + seg.col, step * row, n);
+                for j in 0..n {
+                    let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
+                    r0[j] = a + b + c;
+                    r1[j] = b - c - e;
+                }
+            }
+        }
     }
-    for (j, t) in (t0..t1).enumerate() {
-        let idx = unravel(t, &plan.tiles);
-        for q in 0..1usize << N {
-            let qk = unravel(q, &[2usize; N]);
-            if (0..N).any(|d| 2 * idx[d] + qk[d] >= plan.dst_dims[d]) {
-                continue;
-            }
-            let pos: usize = (0..N).map(|d| (2 * idx[d] + qk[d]) * strides[d]).sum();
-            for c in 0..co {
-                // SAFETY: `pos < pout` and `c < co`, so the element lies inside `dst` (checked above);
-                // tiles are disjoint, so no other block writes this output position.
-                unsafe { *out.get().add(c * pout + pos) += r[(q * co + c) * nt + j] };
-            }
+    let st = strides(&plan.dst_dims);
+    let xd = plan.dst_dims[N - 1];
+    let x0 = 2 * seg.first[N - 1];
+    // Tiles whose two outputs along the last axis both lie inside, then at most one half tile.
+    let full = ((xd - x0) / 2).min(n);
+    let half = full < n && x0 + 2 * full < xd;
+    let cols = 2 * full + usize::from(half);
+    for q1 in 0..1usize << (N - 1) {
+        // Leading output coordinates of q1 (base 2) → patch element rows and the output row.
+        let (mut rem, mut e1, mut off, mut inside) = (q1, 0usize, 0usize, true);
+        for d in (0..N - 1).rev() {
+            let q = rem % 2;
+            rem /= 2;
+            e1 += q * 4usize.pow((N - 2 - d) as u32);
+            let i = 2 * seg.first[d] + q;
+            inside &= i < plan.dst_dims[d];
+            off += i * st[d];
+        }
+        if !inside {
+            continue;
+        }
+        let [m0, m1, m2, m3] = four_rows(m, 4 * e1 * row + seg.col, row, n);
+        // SAFETY: the row `off` lies inside the channel (every coordinate was checked) and columns
+        // `x0..x0 + cols` lie inside the row (`cols ≤ xd − x0`); the caller guarantees that no one
+        // else touches this segment's outputs.
+        let out = unsafe { std::slice::from_raw_parts_mut(dst.add(off + x0), cols) };
+        for (j, pair) in out.chunks_exact_mut(2).enumerate() {
+            pair[0] += m0[j] + m1[j] + m2[j];
+            pair[1] += m1[j] - m2[j] - m3[j];
+        }
+        if half {
+            out[cols - 1] += m0[full] + m1[full] + m2[full];
         }
     }
 }
