@@ -259,6 +259,16 @@ fn strides<const N: usize>(dims: &[usize; N]) -> [usize; N] {
     s
 }
 
+/// Every line of four patch elements along each leading axis in turn: its first element and the
+/// step between its elements (axis `d` steps `4^(N−1−d)`).
+fn leading_lines<const N: usize>() -> impl Iterator<Item = (usize, usize)> {
+    (0..N - 1).flat_map(|d| {
+        let step = 4usize.pow((N - 1 - d) as u32);
+        (0..4usize.pow(d as u32))
+            .flat_map(move |outer| (0..step).map(move |inner| (outer * 4 * step + inner, step)))
+    })
+}
+
 /// The four rows `base + i·step` (`i < 4`, each `n` long) of `buf`, disjoint and mutable.
 fn four_rows(buf: &mut [f32], base: usize, step: usize, n: usize) -> [&mut [f32]; 4] {
     let (_, rest) = buf.split_at_mut(base);
@@ -321,20 +331,14 @@ fn input_segment<const N: usize>(
         }
     }
     // Bᵀ along each leading axis, in place: axis d steps 4^(N−1−d) patch elements.
-    for d in 0..N - 1 {
-        let step = 4usize.pow((N - 1 - d) as u32);
-        for outer in 0..4usize.pow(d as u32) {
-            for inner in 0..step {
-                let e = outer * 4 * step + inner;
-                let [r0, r1, r2, r3] = four_rows(v, e * row + seg.col, step * row, n);
-                for j in 0..n {
-                    let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
-                    r0[j] = a - c;
-                    r1[j] = b + c;
-                    r2[j] = c - b;
-                    r3[j] = b - e;
-                }
-            }
+    for (e, step) in leading_lines::<N>() {
+        let [r0, r1, r2, r3] = four_rows(v, e * row + seg.col, step * row, n);
+        for j in 0..n {
+            let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
+            r0[j] = a - c;
+            r1[j] = b + c;
+            r2[j] = c - b;
+            r3[j] = b - e;
         }
     }
 }
@@ -350,18 +354,12 @@ fn output_segment<const N: usize>(
 ) {
     let n = seg.len;
     // Aᵀ along each leading axis, in place: rows 0 and 1 of each line receive the two outputs.
-    for d in 0..N - 1 {
-        let step = 4usize.pow((N - 1 - d) as u32);
-        for outer in 0..4usize.pow(d as u32) {
-            for inner in 0..step {
-                let e = outer * 4 * step + inner;
-                let [r0, r1, r2, r3] = four_rows(m, e * row + seg.col, step * row, n);
-                for j in 0..n {
-                    let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
-                    r0[j] = a + b + c;
-                    r1[j] = b - c - e;
-                }
-            }
+    for (e, step) in leading_lines::<N>() {
+        let [r0, r1, r2, r3] = four_rows(m, e * row + seg.col, step * row, n);
+        for j in 0..n {
+            let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
+            r0[j] = a + b + c;
+            r1[j] = b - c - e;
         }
     }
     let st = strides(&plan.dst_dims);
