@@ -1,10 +1,11 @@
 //! The fast kernels against the plain definitions and finite differences: the symmetric (SYRK)
-//! Gram product past one block, 1D convolution as shifted per-tap products, Winograd F(2,3)^N.
+//! Gram product past one block, 1D convolution as shifted per-tap products, Winograd F(2,3)^N and F(4,3)^N.
 
 use ndstyle::rng::Rng;
 use ndstyle::tensor::conv::{conv_backward_input, conv_forward};
 use ndstyle::tensor::geometry::unravel;
 use ndstyle::tensor::gram::{gram, gram_backward, gram_backward_symmetric, Gram, GRAM_BLOCK};
+use ndstyle::tensor::kernels::{self, Kernels};
 use ndstyle::tensor::winograd::WINOGRAD_MIN_CHANNELS;
 use ndstyle::tensor::{Padding, Tensor, Window};
 use proptest::prelude::*;
@@ -14,10 +15,22 @@ use crate::gradcheck::check_grad;
 use crate::reference;
 use crate::util::assert_close;
 
+/// Runs `f` with the kernel settings `k`, one such test at a time (the settings are process-wide;
+/// the other tests' results do not depend on them).
+fn with_kernels<R>(k: Kernels, f: impl FnOnce() -> R) -> R {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    kernels::set(k);
+    f()
+}
+
 /// Gram past one block (so the upper-triangle blocks and the mirror run), against the f64
 /// reference, exactly symmetric; positions past one parallel chunk in the larger cases.
 fn syrk_case<const N: usize>(c: usize, spatial: [usize; N], seed: u64) {
-    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
+    with_kernels(Kernels::ALL, || syrk_case_with::<N>(c, spatial, seed))
+}
+
+fn syrk_case_with<const N: usize>(c: usize, spatial: [usize; N], seed: u64) {
     let x = Tensor::randn(1, c, spatial, 1.0, seed);
     let scale = 1.0 / x.positions().max(1) as f32;
     let g = gram(&x, scale);
@@ -128,9 +141,11 @@ fn naive_backward_input<const N: usize>(
 
 /// Forward and input gradient of a fast path against the definitions, and the input gradient
 /// against central differences of `L = Σ r·conv(x)` at a few points (exact: L is linear in x).
-fn fast_conv_case<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, win: &Window<N>, seed: u64) {
-    // Every fast kernel on (process-wide; the other tests' results do not depend on the choice).
-    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
+fn fast_conv_case<const N: usize>(k: Kernels, x: &Tensor<N>, w: &Tensor<N>, win: &Window<N>, seed: u64) {
+    with_kernels(k, || fast_conv_case_with(x, w, win, seed))
+}
+
+fn fast_conv_case_with<const N: usize>(x: &Tensor<N>, w: &Tensor<N>, win: &Window<N>, seed: u64) {
     let bias: Vec<f32> = (0..w.batch()).map(|i| 0.01 * i as f32).collect();
     let y = conv_forward(x, w, Some(&bias), win).unwrap();
     let want = naive_conv(x, w, Some(&bias), win);
@@ -179,8 +194,11 @@ fn shifted_case(
     };
     let x = Tensor::<1>::randn(batch, ci, [n], 1.0, seed);
     let w = Tensor::<1>::randn(co, ci, [k], 0.2, seed ^ 1);
-    fast_conv_case(&x, &w, &win, seed);
+    fast_conv_case(Kernels::ALL, &x, &w, &win, seed);
 }
+
+/// Every fast kernel on, with Winograd F(4,3)^N and then F(2,3)^N tiles.
+const WINOGRAD_TILES: [Kernels; 2] = [Kernels::ALL, Kernels { winograd4: false, ..Kernels::ALL }];
 
 /// 3-tap, stride-1, undilated layers with enough channels for Winograd, any padding up to 2 and
 /// sizes that are not multiples of the 2-wide tile.
@@ -202,7 +220,9 @@ fn winograd_case<const N: usize>(
     let win = Window::new([3; N]).padding(padding);
     let x = Tensor::<N>::randn(batch, ci, input, 1.0, seed);
     let w = Tensor::<N>::randn(co, ci, [3; N], 0.2, seed ^ 1);
-    fast_conv_case(&x, &w, &win, seed);
+    for k in WINOGRAD_TILES {
+        fast_conv_case(k, &x, &w, &win, seed);
+    }
 }
 
 proptest! {
@@ -237,7 +257,9 @@ proptest! {
 fn winograd_many_blocks_agree_with_definition() {
     let x = Tensor::<2>::randn(1, 16, [181, 183], 1.0, 3);
     let w = Tensor::<2>::randn(16, 16, [3, 3], 0.2, 4);
-    fast_conv_case(&x, &w, &Window::same(3), 5);
+    for k in WINOGRAD_TILES {
+        fast_conv_case(k, &x, &w, &Window::same(3), 5);
+    }
 }
 
 /// Several blocks of tiles in 3D, cut in the middle of rows of tiles, with odd sizes.
@@ -245,7 +267,9 @@ fn winograd_many_blocks_agree_with_definition() {
 fn winograd_many_blocks_agree_with_definition_3d() {
     let x = Tensor::<3>::randn(1, 16, [7, 9, 45], 1.0, 6);
     let w = Tensor::<3>::randn(16, 16, [3, 3, 3], 0.2, 7);
-    fast_conv_case(&x, &w, &Window::same(3), 8);
+    for k in WINOGRAD_TILES {
+        fast_conv_case(k, &x, &w, &Window::same(3), 8);
+    }
 }
 
 proptest! {
@@ -271,7 +295,10 @@ proptest! {
 /// A bank with a wide branch (shifted products) and a narrow one (im2col) sums both gradients.
 #[test]
 fn shifted_and_unfolded_branches_mix_in_a_bank() {
-    ndstyle::tensor::kernels::set(ndstyle::tensor::kernels::Kernels::ALL);
+    with_kernels(Kernels::ALL, shifted_and_unfolded_branches_mix_in_a_bank_with);
+}
+
+fn shifted_and_unfolded_branches_mix_in_a_bank_with() {
     use ndstyle::tensor::conv::{conv_bank_backward_input, conv_bank_forward};
     let x = Tensor::<1>::randn(1, 64, [31], 1.0, 1);
     let ws = [Tensor::<1>::randn(64, 64, [5], 0.2, 2), Tensor::<1>::randn(3, 64, [3], 0.2, 3)];
@@ -300,11 +327,11 @@ fn shifted_and_unfolded_branches_mix_in_a_bank() {
 /// The kernel settings parse as documented and reject anything else.
 #[test]
 fn kernel_settings_parse() {
-    use ndstyle::tensor::kernels::Kernels;
     assert_eq!(Kernels::parse("all"), Some(Kernels::ALL));
     assert_eq!(Kernels::parse("plain"), Some(Kernels::PLAIN));
     assert_eq!(Kernels::parse("all,-winograd"), Some(Kernels { winograd: false, ..Kernels::ALL }));
     assert_eq!(Kernels::parse("plain,syrk"), Some(Kernels { syrk: true, ..Kernels::PLAIN }));
+    assert_eq!(Kernels::parse("all,-winograd4"), Some(Kernels { winograd4: false, ..Kernels::ALL }));
     assert_eq!(Kernels::parse("default"), Some(Kernels::DEFAULT));
     assert_eq!(Kernels::parse("fast"), None);
     assert_eq!(Kernels::parse("all,winogard"), None);

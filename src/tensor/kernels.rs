@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static WINOGRAD: AtomicBool = AtomicBool::new(false);
+static WINOGRAD4: AtomicBool = AtomicBool::new(false);
 static SHIFT: AtomicBool = AtomicBool::new(false);
 static SYRK: AtomicBool = AtomicBool::new(true);
 
@@ -13,8 +14,10 @@ static SYRK: AtomicBool = AtomicBool::new(true);
 /// product. For measuring each against the plain path in one binary: results agree to rounding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kernels {
-    /// Winograd F(2,3)^N for 3-tap stride-1 layers in 2D and 3D.
+    /// Winograd for 3-tap stride-1 layers in 2D and 3D.
     pub winograd: bool,
+    /// Winograd with F(4,3)^N tiles (fewer products, more rounding) instead of F(2,3)^N.
+    pub winograd4: bool,
     /// One product per tap on shifted views for wide 1D stride-1 layers.
     pub shift: bool,
     /// The Gram matrix as a symmetric rank-k update.
@@ -23,11 +26,11 @@ pub struct Kernels {
 
 impl Kernels {
     /// Every fast kernel.
-    pub const ALL: Kernels = Kernels { winograd: true, shift: true, syrk: true };
+    pub const ALL: Kernels = Kernels { winograd: true, winograd4: true, shift: true, syrk: true };
     /// The default: the symmetric Gram only.
-    pub const DEFAULT: Kernels = Kernels { winograd: false, shift: false, syrk: true };
+    pub const DEFAULT: Kernels = Kernels { winograd: false, winograd4: false, shift: false, syrk: true };
     /// None: im2col convolution and full Gram products only.
-    pub const PLAIN: Kernels = Kernels { winograd: false, shift: false, syrk: false };
+    pub const PLAIN: Kernels = Kernels { winograd: false, winograd4: false, shift: false, syrk: false };
 
     /// `"all"`, `"plain"`, `"default"`, or `"plain"` plus a comma list of the kernels to keep (`"plain,syrk"`),
     /// or `"all"` minus some (`"all,-winograd"`); `None` for anything else.
@@ -43,6 +46,7 @@ impl Kernels {
             let (on, name) = p.strip_prefix('-').map_or((true, p), |n| (false, n));
             match name {
                 "winograd" => k.winograd = on,
+                "winograd4" => k.winograd4 = on,
                 "shift" => k.shift = on,
                 "syrk" => k.syrk = on,
                 _ => return None,
@@ -55,6 +59,7 @@ impl Kernels {
 /// Use these kernels from now on, process-wide.
 pub fn set(k: Kernels) {
     WINOGRAD.store(k.winograd, Ordering::Relaxed);
+    WINOGRAD4.store(k.winograd4, Ordering::Relaxed);
     SHIFT.store(k.shift, Ordering::Relaxed);
     SYRK.store(k.syrk, Ordering::Relaxed);
 }
@@ -63,6 +68,7 @@ pub fn set(k: Kernels) {
 pub fn current() -> Kernels {
     Kernels {
         winograd: WINOGRAD.load(Ordering::Relaxed),
+        winograd4: WINOGRAD4.load(Ordering::Relaxed),
         shift: SHIFT.load(Ordering::Relaxed),
         syrk: SYRK.load(Ordering::Relaxed),
     }

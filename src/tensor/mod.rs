@@ -13,6 +13,7 @@ pub mod kernels;
 pub mod pool;
 pub mod resample;
 pub mod shrink;
+mod simd;
 pub mod slice;
 mod unfold;
 pub mod winograd;

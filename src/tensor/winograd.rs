@@ -1,24 +1,31 @@
-//! Winograd F(2,3)^N convolution for 3-tap, stride-1, undilated layers in 2D and 3D, vectorised across tiles.
+//! Winograd F(m,3)^N convolution (m = 2 or 4) for 3-tap, stride-1, undilated layers in 2D and 3D, vectorised across tiles.
 //!
-//! Each output tile of `2^N` positions reads a `4^N` input patch. A block of tiles is gathered into
-//! `V[ξ][ci][t]` (`4^N` matrices `Ci × tiles`), transformed by `Bᵀ` along each axis in turn (every
-//! step elementwise over whole `Ci × tiles` rows, so it vectorises across tiles), multiplied by the
-//! transformed weights `U[ξ] = (G·w·Gᵀ)[ξ]` (`Co × Ci`) in `4^N` SGEMMs, transformed back by `Aᵀ`
-//! along each axis, and added into the output. Per output that is `4^N/2^N` multiply-adds per
-//! channel pair instead of `3^N`: 2.25× fewer in 2D, 3.4× fewer in 3D (Lavin & Gray 2016).
+//! Each output tile of `m^N` positions reads an `a^N` input patch (`a = m + 2`). A block of tiles
+//! is gathered into `V[ξ][ci][t]` (`a^N` matrices `Ci × tiles`), transformed by `Bᵀ` along each
+//! axis in turn (every step elementwise over whole rows of the block, so it vectorises across
+//! tiles and channels), multiplied by the transformed weights `U[ξ] = (G·w·Gᵀ)[ξ]` (`Co × Ci`) in
+//! `a^N` SGEMMs, transformed back by `Aᵀ` along each axis, and added into the output. Per output
+//! that is `(a/m)^N` multiply-adds per channel pair instead of `3^N`: with F(2,3) 2.25× fewer in 2D
+//! and 3.4× in 3D, with F(4,3) 4× in 2D and 8× in 3D, at the price of more rounding (the F(4,3)
+//! transforms have entries up to 8; Lavin & Gray 2016).
 //!
 //! The input gradient of a stride-1 3-tap layer is the same kind of convolution of the output
 //! gradient, with the kernel flipped and its channels swapped and the padding mirrored (`2 − lo`),
 //! so it runs through the same code.
 //!
-//! Matrices (correlation, Lavin's F(2,3)): `Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`,
-//! `G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]`, `Aᵀ = [1 1 1 0; 0 1 −1 −1]`.
+//! Matrices (correlation, Lavin's points 0, ±1, ±2, ∞):
+//! - F(2,3): `Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`, `G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]`,
+//!   `Aᵀ = [1 1 1 0; 0 1 −1 −1]`.
+//! - F(4,3): `Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]`,
+//!   `G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1]`,
+//!   `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]`.
 
 use rayon::prelude::*;
 
 use super::conv::SendPtr;
 use super::gemm::{matmul, MatMut, MatRef, Threads};
 use super::geometry::{unravel, Geometry};
+use super::simd::{self, Kernel};
 use super::Tensor;
 
 /// Fewest input and output channels for which Winograd is used (below, im2col wins).
@@ -38,13 +45,54 @@ pub(crate) fn applies<const N: usize>(g: &Geometry<N>, ci: usize, co: usize) -> 
         && ci.min(co) >= WINOGRAD_MIN_CHANNELS
 }
 
-/// `4^N`.
-const fn patch<const N: usize>() -> usize {
-    4usize.pow(N as u32)
+/// The tile along each axis: F(2,3) (2 outputs from 4 inputs) or F(4,3) (4 outputs from 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tile {
+    F2,
+    F4,
+}
+
+impl Tile {
+    /// The tile the kernel settings ask for.
+    fn current() -> Tile {
+        if super::kernels::current().winograd4 {
+            Tile::F4
+        } else {
+            Tile::F2
+        }
+    }
+    /// Outputs per tile along an axis.
+    const fn m(self) -> usize {
+        match self {
+            Tile::F2 => 2,
+            Tile::F4 => 4,
+        }
+    }
+    /// Inputs per tile along an axis (`m + 2`).
+    const fn a(self) -> usize {
+        self.m() + 2
+    }
+    /// Transformed elements per tile, `a^N`.
+    fn patch<const N: usize>(self) -> usize {
+        self.a().pow(N as u32)
+    }
+    /// The kernel transform `G` (`a × 3`).
+    fn g(self) -> &'static [[f32; 3]] {
+        const S: f32 = 1.0 / 6.0;
+        const T: f32 = 1.0 / 12.0;
+        const Q: f32 = 1.0 / 24.0;
+        match self {
+            Tile::F2 => &[[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
+            Tile::F4 => {
+                &[[0.25, 0.0, 0.0], [-S, -S, -S], [-S, S, -S], [Q, T, S], [Q, -T, S], [0.0, 0.0, 1.0]]
+            }
+        }
+    }
 }
 
 /// One convolution problem on a single batch item: `src` (`ci × src_dims`) into `dst` (`co × dst_dims`).
 struct Plan<const N: usize> {
+    tile: Tile,
     src_dims: [usize; N],
     dst_dims: [usize; N],
     lo: [usize; N],
@@ -52,8 +100,9 @@ struct Plan<const N: usize> {
 }
 
 impl<const N: usize> Plan<N> {
-    fn new(src_dims: [usize; N], dst_dims: [usize; N], lo: [usize; N]) -> Self {
-        Plan { src_dims, dst_dims, lo, tiles: std::array::from_fn(|d| dst_dims[d].div_ceil(2)) }
+    fn new(tile: Tile, src_dims: [usize; N], dst_dims: [usize; N], lo: [usize; N]) -> Self {
+        let tiles = std::array::from_fn(|d| dst_dims[d].div_ceil(tile.m()));
+        Plan { tile, src_dims, dst_dims, lo, tiles }
     }
     fn tile_count(&self) -> usize {
         self.tiles.iter().product()
@@ -68,9 +117,9 @@ pub(crate) fn forward_into<const N: usize>(
     y: &mut Tensor<N>,
     offset: usize,
 ) {
-    let (co, ci) = (w.batch(), w.channels());
-    let u = transform_weights::<N>(w.data(), co, ci);
-    let plan = Plan::new(g.input, g.output, g.lo);
+    let (co, ci, tile) = (w.batch(), w.channels(), Tile::current());
+    let u = transform_weights::<N>(tile, w.data(), co, ci);
+    let plan = Plan::new(tile, g.input, g.output, g.lo);
     let (pin, pout) = (g.in_positions(), g.out_positions());
     for b in 0..x.batch() {
         let dst = &mut y.item_mut(b)[offset * pout..(offset + co) * pout];
@@ -87,7 +136,7 @@ pub(crate) fn backward_into<const N: usize>(
     dx: &mut Tensor<N>,
     accumulate: bool,
 ) {
-    let (co, ci) = (w.batch(), w.channels());
+    let (co, ci, tile) = (w.batch(), w.channels(), Tile::current());
     let taps = g.taps();
     // wf[ci, co, k] = w[co, ci, 2 − k] (every axis flipped, so the flat tap index reversed).
     let mut wf = vec![0.0f32; w.len()];
@@ -98,8 +147,8 @@ pub(crate) fn backward_into<const N: usize>(
             d.iter_mut().zip(s.iter().rev()).for_each(|(d, &s)| *d = s);
         }
     }
-    let u = transform_weights::<N>(&wf, ci, co);
-    let plan = Plan::new(g.output, g.input, std::array::from_fn(|d| 2 - g.lo[d]));
+    let u = transform_weights::<N>(tile, &wf, ci, co);
+    let plan = Plan::new(tile, g.output, g.input, std::array::from_fn(|d| 2 - g.lo[d]));
     let pout = g.out_positions();
     for b in 0..dy.batch() {
         let dst = dx.item_mut(b);
@@ -111,14 +160,13 @@ pub(crate) fn backward_into<const N: usize>(
 }
 
 /// `U[ξ][co][ci] = (G·w[co, ci]·Gᵀ)[ξ]` for `w: co × ci × 3^N` row-major, as one product
-/// `U = K·Wᵀ` where `K[ξ][k] = Π_d G[ξ_d][k_d]` is `G` applied along every axis (`4^N × 3^N`).
-fn transform_weights<const N: usize>(w: &[f32], co: usize, ci: usize) -> Vec<f32> {
-    const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
-    let (len, taps, np) = (co * ci, 3usize.pow(N as u32), patch::<N>());
+/// `U = K·Wᵀ` where `K[ξ][k] = Π_d G[ξ_d][k_d]` is `G` applied along every axis (`a^N × 3^N`).
+fn transform_weights<const N: usize>(tile: Tile, w: &[f32], co: usize, ci: usize) -> Vec<f32> {
+    let (len, taps, np, g) = (co * ci, 3usize.pow(N as u32), tile.patch::<N>(), tile.g());
     let k: Vec<f32> = (0..np * taps)
         .map(|i| {
-            let (xi, t) = (unravel(i / taps, &[4usize; N]), unravel(i % taps, &[3usize; N]));
-            (0..N).map(|d| G[xi[d]][t[d]]).product()
+            let (xi, t) = (unravel(i / taps, &[tile.a(); N]), unravel(i % taps, &[3usize; N]));
+            (0..N).map(|d| g[xi[d]][t[d]]).product()
         })
         .collect();
     let mut u = vec![0.0f32; np * len];
@@ -141,13 +189,13 @@ thread_local! {
 struct Buffers {
     v: Vec<f32>,
     m: Vec<f32>,
-    pad: Vec<f32>,
+    line: Vec<f32>,
 }
 
 /// `dst (co × dst_dims) += conv(src (ci × src_dims))` with the transformed weights `u`.
 fn run<const N: usize>(src: &[f32], ci: usize, co: usize, u: &[f32], plan: &Plan<N>, dst: &mut [f32]) {
     let tiles = plan.tile_count();
-    let per_tile = patch::<N>() * (ci + co);
+    let per_tile = plan.tile.patch::<N>() * (ci + co);
     let block = (BLOCK_FLOATS / per_tile).max(MIN_BLOCK_TILES).min(tiles.max(1));
     let blocks = tiles.div_ceil(block);
     let out = SendPtr(dst.as_mut_ptr());
@@ -187,7 +235,7 @@ fn block_conv<const N: usize>(
     dst_len: usize,
     threads: Threads,
 ) {
-    let (nt, np) = (t1 - t0, patch::<N>());
+    let (nt, np) = (t1 - t0, plan.tile.patch::<N>());
     let pin: usize = plan.src_dims.iter().product();
     let pout: usize = plan.dst_dims.iter().product();
     assert!(src.len() >= ci * pin, "winograd: input buffer {} < {ci}×{pin}", src.len());
@@ -197,16 +245,10 @@ fn block_conv<const N: usize>(
     bufs.v.resize(np * vlen, 0.0);
     for seg in &segs {
         for c in 0..ci {
-            input_segment(
-                &src[c * pin..(c + 1) * pin],
-                plan,
-                seg,
-                &mut bufs.v[c * nt..],
-                vlen,
-                &mut bufs.pad,
-            );
+            gather(&src[c * pin..(c + 1) * pin], plan, seg, &mut bufs.v[c * nt..], vlen, &mut bufs.line);
         }
     }
+    simd::widest(Transform::<N> { tile: plan.tile, output: false, buf: &mut bufs.v[..np * vlen], row: vlen });
     let mlen = co * nt;
     bufs.m.resize(np * mlen, 0.0);
     for xi in 0..np {
@@ -218,13 +260,14 @@ fn block_conv<const N: usize>(
             threads,
         );
     }
+    simd::widest(Transform::<N> { tile: plan.tile, output: true, buf: &mut bufs.m[..np * mlen], row: mlen });
     for seg in &segs {
         for c in 0..co {
             // SAFETY: `c < co` and `co·pout ≤ dst_len` (asserted above), so the channel lies inside
-            // `dst`; output_segment writes only the positions of this segment's tiles, which no
-            // other block or segment covers.
+            // `dst`; scatter writes only the positions of this segment's tiles, which no other
+            // block or segment covers.
             let chan = unsafe { out.get().add(c * pout) };
-            output_segment(&mut bufs.m[c * nt..], mlen, plan, seg, chan);
+            scatter(&bufs.m[c * nt..], mlen, plan, seg, chan);
         }
     }
 }
@@ -259,141 +302,193 @@ fn strides<const N: usize>(dims: &[usize; N]) -> [usize; N] {
     s
 }
 
-/// Every line of four patch elements along each leading axis in turn: its first element and the
-/// step between its elements (axis `d` steps `4^(N−1−d)`).
-fn leading_lines<const N: usize>() -> impl Iterator<Item = (usize, usize)> {
-    (0..N - 1).flat_map(|d| {
-        let step = 4usize.pow((N - 1 - d) as u32);
-        (0..4usize.pow(d as u32))
-            .flat_map(move |outer| (0..step).map(move |inner| (outer * 4 * step + inner, step)))
+/// `count` rows `base + i·step` (each `n` long) of `buf`, disjoint and mutable; the rest empty.
+fn rows_mut(buf: &mut [f32], base: usize, step: usize, n: usize, count: usize) -> [&mut [f32]; 6] {
+    let mut rows: [&mut [f32]; 6] = Default::default();
+    let mut rest = &mut buf[base..];
+    for (i, row) in rows.iter_mut().take(count).enumerate() {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(if i + 1 < count { step } else { n });
+        *row = &mut head[..n];
+        rest = tail;
+    }
+    rows
+}
+
+/// The lines along axis `d` of an `a^N` patch, as the first element of each and the step between
+/// its `a` elements; along the axes before `d` only the coordinates below `before` are visited.
+fn lines<const N: usize>(a: usize, d: usize, before: usize) -> impl Iterator<Item = (usize, usize)> {
+    let step = a.pow((N - 1 - d) as u32);
+    (0..before.pow(d as u32)).flat_map(move |outer| {
+        let (mut rem, mut first) = (outer, 0);
+        for k in (0..d).rev() {
+            first += (rem % before) * a.pow((N - 1 - k) as u32);
+            rem /= before;
+        }
+        (0..step).map(move |inner| (first + inner, step))
     })
 }
 
-/// The four rows `base + i·step` (`i < 4`, each `n` long) of `buf`, disjoint and mutable.
-fn four_rows(buf: &mut [f32], base: usize, step: usize, n: usize) -> [&mut [f32]; 4] {
-    let (_, rest) = buf.split_at_mut(base);
-    let (r0, rest) = rest.split_at_mut(step);
-    let (r1, rest) = rest.split_at_mut(step);
-    let (r2, r3) = rest.split_at_mut(step);
-    [&mut r0[..n], &mut r1[..n], &mut r2[..n], &mut r3[..n]]
-}
-
-/// The transformed input `Bᵀ·d·B` of one channel's tiles in `seg`: patch element `e`, tile `j`
-/// goes to `v[e·row + seg.col + j]` (`v` starts at the channel's row of element 0).
-fn input_segment<const N: usize>(
+/// One channel's input patches for the tiles of `seg`: patch element `ξ` of tile `j` goes to
+/// `v[ξ·row + seg.col + j]` (`v` starts at the channel's row of element 0), zero outside the input.
+fn gather<const N: usize>(
     chan: &[f32],
     plan: &Plan<N>,
     seg: &Segment<N>,
     v: &mut [f32],
     row: usize,
-    pad: &mut Vec<f32>,
+    line: &mut Vec<f32>,
 ) {
-    let n = seg.len;
+    let (m, a, n) = (plan.tile.m(), plan.tile.a(), seg.len);
     let st = strides(&plan.src_dims);
     let xs = plan.src_dims[N - 1] as isize;
-    let x0 = 2 * seg.first[N - 1] as isize - plan.lo[N - 1] as isize;
-    // The source columns x0..x0 + 2n + 2, zero outside, split into even and odd ones.
-    let width = 2 * n + 2;
-    pad.resize(2 * width, 0.0);
-    let (line, halves) = pad.split_at_mut(width);
-    let (even, odd) = halves.split_at_mut(n + 1);
+    let x0 = (m * seg.first[N - 1]) as isize - plan.lo[N - 1] as isize;
+    // The source columns x0..x0 + width of every patch row, zero outside the input.
+    let width = m * n + 2;
     let (from, to) = (x0.clamp(0, xs), (x0 + width as isize).clamp(0, xs));
-    let lead = patch::<N>() / 4;
-    for e1 in 0..lead {
-        // Leading patch coordinates of e1 (base 4, last leading axis fastest) → source row.
+    let whole = from == x0 && to == x0 + width as isize;
+    for e1 in 0..a.pow(N as u32 - 1) {
+        // Leading patch coordinates of e1 (base a, last leading axis fastest) → source row.
         let (mut rem, mut off, mut inside) = (e1, 0usize, true);
         for d in (0..N - 1).rev() {
-            let i = 2 * seg.first[d] as isize + (rem % 4) as isize - plan.lo[d] as isize;
-            rem /= 4;
+            let i = (m * seg.first[d] + rem % a) as isize - plan.lo[d] as isize;
+            rem /= a;
             inside &= i >= 0 && i < plan.src_dims[d] as isize;
             off += i.max(0) as usize * st[d];
         }
-        let [r0, r1, r2, r3] = four_rows(v, (4 * e1) * row + seg.col, row, n);
+        let rows = rows_mut(v, a * e1 * row + seg.col, row, n, a);
         if !inside {
-            [r0, r1, r2, r3].into_iter().for_each(|r| r.fill(0.0));
+            rows.into_iter().for_each(|r| r.fill(0.0));
             continue;
         }
-        line.fill(0.0);
-        if from < to {
-            let (a, b) = ((from - x0) as usize, (to - x0) as usize);
-            line[a..b].copy_from_slice(&chan[off + from as usize..off + to as usize]);
-        }
-        for (j, p) in line.chunks_exact(2).enumerate() {
-            even[j] = p[0];
-            odd[j] = p[1];
-        }
-        let (e0, e2, o1, o3) = (&even[..n], &even[1..=n], &odd[..n], &odd[1..=n]);
-        for j in 0..n {
-            r0[j] = e0[j] - e2[j];
-            r1[j] = o1[j] + e2[j];
-            r2[j] = e2[j] - o1[j];
-            r3[j] = o1[j] - o3[j];
-        }
-    }
-    // Bᵀ along each leading axis, in place: axis d steps 4^(N−1−d) patch elements.
-    for (e, step) in leading_lines::<N>() {
-        let [r0, r1, r2, r3] = four_rows(v, e * row + seg.col, step * row, n);
-        for j in 0..n {
-            let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
-            r0[j] = a - c;
-            r1[j] = b + c;
-            r2[j] = c - b;
-            r3[j] = b - e;
+        let src: &[f32] = if whole {
+            &chan[off + from as usize..off + to as usize]
+        } else {
+            line.clear();
+            line.resize(width, 0.0);
+            if from < to {
+                let (lo, hi) = ((from - x0) as usize, (to - x0) as usize);
+                line[lo..hi].copy_from_slice(&chan[off + from as usize..off + to as usize]);
+            }
+            line
+        };
+        for (k, r) in rows.into_iter().take(a).enumerate() {
+            r.iter_mut().zip(src[k..].iter().step_by(m)).for_each(|(r, &s)| *r = s);
         }
     }
 }
 
-/// `dst[2·tile + q] += (Aᵀ·m·A)[q]` for one channel's tiles in `seg`, where `m` holds patch element
-/// `ξ`, tile `j` at `m[ξ·row + seg.col + j]` (overwritten) and `dst` points at the channel.
-fn output_segment<const N: usize>(
-    m: &mut [f32],
-    row: usize,
-    plan: &Plan<N>,
-    seg: &Segment<N>,
-    dst: *mut f32,
-) {
-    let n = seg.len;
-    // Aᵀ along each leading axis, in place: rows 0 and 1 of each line receive the two outputs.
-    for (e, step) in leading_lines::<N>() {
-        let [r0, r1, r2, r3] = four_rows(m, e * row + seg.col, step * row, n);
-        for j in 0..n {
-            let (a, b, c, e) = (r0[j], r1[j], r2[j], r3[j]);
-            r0[j] = a + b + c;
-            r1[j] = b - c - e;
-        }
-    }
+/// `dst[m·tile + q] += out[q]` for one channel's tiles in `seg`, where output `q` (every
+/// coordinate below `m`) of tile `j` is `buf[ξ(q)·row + seg.col + j]` and `dst` points at the channel.
+fn scatter<const N: usize>(buf: &[f32], row: usize, plan: &Plan<N>, seg: &Segment<N>, dst: *mut f32) {
+    let (m, a, n) = (plan.tile.m(), plan.tile.a(), seg.len);
     let st = strides(&plan.dst_dims);
-    let xd = plan.dst_dims[N - 1];
-    let x0 = 2 * seg.first[N - 1];
-    // Tiles whose two outputs along the last axis both lie inside, then at most one half tile.
-    let full = ((xd - x0) / 2).min(n);
-    let half = full < n && x0 + 2 * full < xd;
-    let cols = 2 * full + usize::from(half);
-    for q1 in 0..1usize << (N - 1) {
-        // Leading output coordinates of q1 (base 2) → patch element rows and the output row.
+    let x0 = m * seg.first[N - 1];
+    let cols = (plan.dst_dims[N - 1] - x0).min(m * n);
+    for q1 in 0..m.pow(N as u32 - 1) {
+        // Leading output coordinates of q1 (base m) → patch element and output row.
         let (mut rem, mut e1, mut off, mut inside) = (q1, 0usize, 0usize, true);
         for d in (0..N - 1).rev() {
-            let q = rem % 2;
-            rem /= 2;
-            e1 += q * 4usize.pow((N - 2 - d) as u32);
-            let i = 2 * seg.first[d] + q;
+            let q = rem % m;
+            rem /= m;
+            e1 += q * a.pow((N - 2 - d) as u32);
+            let i = m * seg.first[d] + q;
             inside &= i < plan.dst_dims[d];
             off += i * st[d];
         }
         if !inside {
             continue;
         }
-        let [m0, m1, m2, m3] = four_rows(m, 4 * e1 * row + seg.col, row, n);
         // SAFETY: the row `off` lies inside the channel (every coordinate was checked) and columns
-        // `x0..x0 + cols` lie inside the row (`cols ≤ xd − x0`); the caller guarantees that no one
-        // else touches this segment's outputs.
+        // `x0..x0 + cols` lie inside the row; the caller guarantees that no one else touches this
+        // segment's outputs.
         let out = unsafe { std::slice::from_raw_parts_mut(dst.add(off + x0), cols) };
-        for (j, pair) in out.chunks_exact_mut(2).enumerate() {
-            pair[0] += m0[j] + m1[j] + m2[j];
-            pair[1] += m1[j] - m2[j] - m3[j];
+        for q in 0..m.min(cols) {
+            let r = &buf[(a * e1 + q) * row + seg.col..][..n];
+            out[q..].iter_mut().step_by(m).zip(r).for_each(|(o, &v)| *o += v);
         }
-        if half {
-            out[cols - 1] += m0[full] + m1[full] + m2[full];
+    }
+}
+
+/// `Bᵀ` (input) or `Aᵀ` (output) along every axis of a block's `a^N` rows of `row` floats, in place.
+/// After `Aᵀ` along an axis only its first `m` coordinates hold values.
+struct Transform<'a, const N: usize> {
+    tile: Tile,
+    output: bool,
+    buf: &'a mut [f32],
+    row: usize,
+}
+
+impl<const N: usize> Kernel for Transform<'_, N> {
+    #[inline(always)]
+    fn run(self) {
+        let (a, row) = (self.tile.a(), self.row);
+        let before = if self.output { self.tile.m() } else { a };
+        for d in 0..N {
+            for (e, step) in lines::<N>(a, d, before) {
+                let [r0, r1, r2, r3, r4, r5] = rows_mut(self.buf, e * row, step * row, row, a);
+                match (self.tile, self.output) {
+                    (Tile::F2, false) => bt2(r0, r1, r2, r3),
+                    (Tile::F2, true) => at2(r0, r1, r2, r3),
+                    (Tile::F4, false) => bt4(r0, r1, r2, r3, r4, r5),
+                    (Tile::F4, true) => at4(r0, r1, r2, r3, r4, r5),
+                }
+            }
         }
+    }
+}
+
+/// F(2,3) `Bᵀ` on four rows, in place.
+#[inline(always)]
+fn bt2(r0: &mut [f32], r1: &mut [f32], r2: &mut [f32], r3: &mut [f32]) {
+    let n = r0.len();
+    let (r1, r2, r3) = (&mut r1[..n], &mut r2[..n], &mut r3[..n]);
+    for j in 0..n {
+        let (d0, d1, d2, d3) = (r0[j], r1[j], r2[j], r3[j]);
+        r0[j] = d0 - d2;
+        r1[j] = d1 + d2;
+        r2[j] = d2 - d1;
+        r3[j] = d1 - d3;
+    }
+}
+
+/// F(2,3) `Aᵀ` on four rows, in place: the two outputs go to rows 0 and 1.
+#[inline(always)]
+fn at2(r0: &mut [f32], r1: &mut [f32], r2: &mut [f32], r3: &mut [f32]) {
+    let n = r0.len();
+    let (r1, r2, r3) = (&mut r1[..n], &r2[..n], &r3[..n]);
+    for j in 0..n {
+        let (m0, m1, m2, m3) = (r0[j], r1[j], r2[j], r3[j]);
+        r0[j] = m0 + m1 + m2;
+        r1[j] = m1 - m2 - m3;
+    }
+}
+
+/// F(4,3) `Bᵀ` on six rows, in place.
+#[inline(always)]
+fn bt4(r0: &mut [f32], r1: &mut [f32], r2: &mut [f32], r3: &mut [f32], r4: &mut [f32], r5: &mut [f32]) {
+    let n = r0.len();
+    let (r1, r2, r3, r4, r5) = (&mut r1[..n], &mut r2[..n], &mut r3[..n], &mut r4[..n], &mut r5[..n]);
+    for j in 0..n {
+        let (d0, d1, d2, d3, d4, d5) = (r0[j], r1[j], r2[j], r3[j], r4[j], r5[j]);
+        r0[j] = 4.0 * (d0 - d2) + (d4 - d2);
+        r1[j] = (d3 + d4) - 4.0 * (d1 + d2);
+        r2[j] = (d4 - d3) + 4.0 * (d1 - d2);
+        r3[j] = (d4 - d2) + 2.0 * (d3 - d1);
+        r4[j] = (d4 - d2) - 2.0 * (d3 - d1);
+        r5[j] = 4.0 * (d1 - d3) + (d5 - d3);
+    }
+}
+
+/// F(4,3) `Aᵀ` on six rows, in place: the four outputs go to rows 0 to 3.
+#[inline(always)]
+fn at4(r0: &mut [f32], r1: &mut [f32], r2: &mut [f32], r3: &mut [f32], r4: &mut [f32], r5: &mut [f32]) {
+    let n = r0.len();
+    let (r1, r2, r3, r4, r5) = (&mut r1[..n], &mut r2[..n], &mut r3[..n], &r4[..n], &r5[..n]);
+    for j in 0..n {
+        let (s12, d12, s34, d34) = (r1[j] + r2[j], r1[j] - r2[j], r3[j] + r4[j], r3[j] - r4[j]);
+        r0[j] += s12 + s34;
+        r1[j] = d12 + 2.0 * d34;
+        r2[j] = s12 + 4.0 * s34;
+        r3[j] = d12 + 8.0 * d34 + r5[j];
     }
 }
