@@ -59,7 +59,6 @@ fn run<const N: usize>(c: &mut Criterion, make: impl FnOnce() -> Workload<N>, na
 }
 
 fn benches(c: &mut Criterion) {
-    ndstyle::heap::keep_freed_memory();
     run(c, || vgg16_2d(256), "vgg16_256", 8);
     run(c, || vgg16_2d(512), "vgg16_512", 25);
     run(c, audio, "audio_1025x1000", 15);

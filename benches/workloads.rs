@@ -69,12 +69,12 @@ impl<const N: usize> Workload<N> {
             match &l.op {
                 Op::Conv(c) => {
                     total +=
-                        conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).expect("flops")
+                        conv_flops(1, c.weight().channels(), c.out_channels(), &c.window, s).expect("flops")
                 }
                 Op::Bank(convs) => {
                     for c in convs {
-                        total +=
-                            conv_flops(1, c.weight.channels(), c.out_channels(), &c.window, s).expect("flops")
+                        total += conv_flops(1, c.weight().channels(), c.out_channels(), &c.window, s)
+                            .expect("flops")
                     }
                 }
                 Op::MaxPool(w) | Op::AvgPool(w) => s = w.resolve(s).expect("pool").output,
@@ -132,11 +132,7 @@ pub fn vgg3d() -> Workload<3> {
 /// A "same"-padded 1D convolution with He-normal weights.
 fn conv1d(cin: usize, cout: usize, k: usize, seed: u64) -> Op<1> {
     let std = (2.0 / (cin * k) as f32).sqrt();
-    Op::Conv(Conv {
-        weight: Tensor::randn(cout, cin, [k], std, seed),
-        bias: vec![0.0; cout],
-        window: Window::same(k),
-    })
+    Op::Conv(Conv::new(Tensor::randn(cout, cin, [k], std, seed), vec![0.0; cout], Window::same(k)))
 }
 
 /// Audio: 4096 filters of width 11 over a 1025-bin × 1000-frame spectrogram.

@@ -5,7 +5,6 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ndstyle::heap::keep_freed_memory();
     let code = match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

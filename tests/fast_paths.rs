@@ -197,8 +197,9 @@ fn shifted_case(
     fast_conv_case(Kernels::ALL, &x, &w, &win, seed);
 }
 
-/// Every fast kernel on, with Winograd F(4,3)^N and then F(2,3)^N tiles.
-const WINOGRAD_TILES: [Kernels; 2] = [Kernels::ALL, Kernels { winograd4: false, ..Kernels::ALL }];
+/// Every fast kernel on, with Winograd F(4,3)^N (on layers of any size) and then F(2,3)^N tiles.
+const WINOGRAD_TILES: [Kernels; 2] =
+    [Kernels { f4_min_tiles: 0, ..Kernels::ALL }, Kernels { winograd4: false, ..Kernels::ALL }];
 
 /// 3-tap, stride-1, undilated layers with enough channels for Winograd, any padding up to 2 and
 /// sizes that are not multiples of the 2-wide tile.

@@ -12,7 +12,7 @@ fn conv<const N: usize>(cin: usize, cout: usize, window: Window<N>, seed: u64) -
     let fan_in = (cin * window.taps()) as f32;
     let weight = Tensor::randn(cout, cin, window.kernel, (2.0 / fan_in).sqrt(), seed);
     let bias = (0..cout).map(|i| 0.05 * i as f32 - 0.1).collect();
-    Op::Conv(Conv { weight, bias, window })
+    Op::Conv(Conv::new(weight, bias, window))
 }
 
 /// A strided "same" convolution, a dilated one, padded max pooling, average pooling and a valid

@@ -96,9 +96,9 @@ fn fixture_networks_have_vgg_names_and_shapes() {
         assert_eq!(net1.layer_names(), net.layer_names());
         let last = 2 * counts.iter().sum::<usize>() + 4 - 1;
         let Op::Conv(c3) = &net3.layers()[last].op else { panic!("conv expected") };
-        assert_eq!(c3.weight.dims(), vec![8, 8, 3, 3, 3]);
+        assert_eq!(c3.weight().dims(), vec![8, 8, 3, 3, 3]);
         let Op::Conv(c1) = &net1.layers()[1].op else { panic!("conv expected") };
-        assert_eq!(c1.weight.dims(), vec![4, 3, 3]);
+        assert_eq!(c1.weight().dims(), vec![4, 3, 3]);
         assert!(matches!(net3.layers()[5].op, Op::AvgPool(_)));
 
         // By name through extractors::build, with the Gatys defaults.
@@ -272,8 +272,7 @@ fn greyscale_is_replicated_to_rgb() {
 
 /// A network made of one channel-affine layer (channel 0 read twice, channel 2 never) and a conv.
 fn affine_net() -> Network<2> {
-    let conv =
-        Conv { weight: Tensor::randn(2, 4, [3, 3], 0.5, 4), bias: vec![0.1, -0.2], window: Window::same(3) };
+    let conv = Conv::new(Tensor::randn(2, 4, [3, 3], 0.5, 4), vec![0.1, -0.2], Window::same(3));
     let affine = Op::ChannelAffine {
         perm: vec![1, 0, 0, 3],
         scale: vec![2.0, -0.5, 3.0, 255.0],

@@ -17,7 +17,7 @@ use ndstyle::visualize::{
 /// One conv whose only filter is `pattern` (a matched filter), then ReLU.
 fn matched_filter<const N: usize>(pattern: &Tensor<N>) -> Network<N> {
     let k = pattern.spatial();
-    let conv = Conv { weight: pattern.clone(), bias: vec![0.0], window: Window::new(k) };
+    let conv = Conv::new(pattern.clone(), vec![0.0], Window::new(k));
     Network::new(1, vec![Layer::new("conv", Op::Conv(conv)), Layer::new("relu", Op::Relu)]).unwrap()
 }
 
@@ -153,8 +153,7 @@ fn random_stack<const N: usize>(rng: &mut Rng, layers: usize, max_k: usize) -> N
                 let w = (0..n).map(|_| rng.uniform_in(0.1, 1.0)).collect();
                 let window =
                     Window { kernel, stride, padding, dilation: if i % 2 == 0 { dilation } else { [1; N] } };
-                let conv =
-                    Conv { weight: Tensor::from_vec(co, c, kernel, w).unwrap(), bias: vec![0.1; co], window };
+                let conv = Conv::new(Tensor::from_vec(co, c, kernel, w).unwrap(), vec![0.1; co], window);
                 c = co;
                 Op::Conv(conv)
             }

@@ -101,9 +101,5 @@ pub(crate) fn pool_op<const N: usize>(pooling: Pooling) -> Op<N> {
 fn he_conv<const N: usize>(cin: usize, cout: usize, k: usize, seed: u64) -> Conv<N> {
     let fan_in = cin * k.pow(N as u32);
     let std = (2.0 / fan_in as f32).sqrt();
-    Conv {
-        weight: Tensor::randn(cout, cin, [k; N], std, seed),
-        bias: vec![0.0; cout],
-        window: Window::same(k),
-    }
+    Conv::new(Tensor::randn(cout, cin, [k; N], std, seed), vec![0.0; cout], Window::same(k))
 }

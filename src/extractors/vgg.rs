@@ -96,11 +96,7 @@ pub fn vgg<const N: usize>(
                     ),
                 ));
             }
-            let conv = Conv {
-                weight: kernel_at_rank::<N>(&l.kernel)?,
-                bias: l.bias.clone(),
-                window: Window::same(3),
-            };
+            let conv = Conv::new(kernel_at_rank::<N>(&l.kernel)?, l.bias.clone(), Window::same(3));
             layers.push(Layer::new(name, Op::Conv(conv)));
             layers.push(Layer::new(format!("relu{}_{k}", b + 1), Op::Relu));
             cin = l.out_channels();

@@ -2,27 +2,41 @@
 //! pooling, and a per-channel affine input normalisation.
 
 use crate::error::{Error, Result};
-use crate::tensor::conv::{conv_bank_forward, conv_forward};
+use crate::tensor::conv::{conv_bank_forward_with, conv_forward_with};
 use crate::tensor::pool::{avg_pool, max_pool, MaxIndices};
-use crate::tensor::{Tensor, Window};
+use crate::tensor::{Prepared, Tensor, Window};
 
-/// A convolution with frozen weights.
+/// A convolution with frozen weights. The kernel is private and never changes, so the forms
+/// derived from it (transposed, Winograd-transformed) are made once and kept ([`Prepared`]).
 #[derive(Clone, Debug)]
 pub struct Conv<const N: usize> {
     /// `Co × Ci × K…`.
-    pub weight: Tensor<N>,
+    weight: Tensor<N>,
     /// `Co` values.
     pub bias: Vec<f32>,
     pub window: Window<N>,
+    prepared: Prepared,
 }
 
 impl<const N: usize> Conv<N> {
+    /// A convolution by `weight` (`Co × Ci × K…`) plus `bias` (`Co` values) over `window`.
+    pub fn new(weight: Tensor<N>, bias: Vec<f32>, window: Window<N>) -> Self {
+        Conv { weight, bias, window, prepared: Prepared::default() }
+    }
+    /// The kernel, `Co × Ci × K…`.
+    pub fn weight(&self) -> &Tensor<N> {
+        &self.weight
+    }
+    /// The kernel's derived forms.
+    pub(crate) fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
     /// Output channels.
     pub fn out_channels(&self) -> usize {
         self.weight.batch()
     }
     fn forward(&self, x: &Tensor<N>) -> Result<Tensor<N>> {
-        conv_forward(x, &self.weight, Some(&self.bias), &self.window)
+        conv_forward_with(x, &self.weight, Some(&self.bias), &self.window, &self.prepared)
     }
 }
 
@@ -65,7 +79,8 @@ impl<const N: usize> Op<N> {
             Op::Conv(c) => c.forward(x),
             Op::Bank(convs) => {
                 let bank: Vec<_> = convs.iter().map(|c| (&c.weight, c.bias.as_slice(), &c.window)).collect();
-                conv_bank_forward(x, &bank)
+                let preps: Vec<_> = convs.iter().map(|c| c.prepared.clone()).collect();
+                conv_bank_forward_with(x, &bank, &preps)
             }
             Op::Relu => Ok(x.map(|v| v.max(0.0))),
             Op::MaxPool(_) => Ok(self.max_pool(x)?.0),

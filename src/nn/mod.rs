@@ -11,7 +11,7 @@ pub use layer::{Conv, Layer, Op};
 
 use crate::error::{Error, Result};
 use crate::tensor::activation::{relu_backward_inplace, relu_inplace};
-use crate::tensor::conv::{conv_backward_input, conv_bank_backward_input};
+use crate::tensor::conv::{conv_backward_input_with, conv_bank_backward_input_with};
 use crate::tensor::pool::{avg_pool_backward, max_pool_backward, MaxIndices};
 use crate::tensor::Tensor;
 
@@ -173,10 +173,11 @@ impl<const N: usize> Network<N> {
             let Some(mut dy) = g.take() else { continue };
             let input = fwd.input_spatial[i];
             g = Some(match &self.layers[i].op {
-                Op::Conv(c) => conv_backward_input(&dy, &c.weight, &c.window, input)?,
+                Op::Conv(c) => conv_backward_input_with(&dy, c.weight(), &c.window, input, c.prepared())?,
                 Op::Bank(convs) => {
-                    let bank: Vec<_> = convs.iter().map(|c| (&c.weight, &c.window)).collect();
-                    conv_bank_backward_input(&dy, &bank, input)?
+                    let bank: Vec<_> = convs.iter().map(|c| (c.weight(), &c.window)).collect();
+                    let preps: Vec<_> = convs.iter().map(|c| c.prepared().clone()).collect();
+                    conv_bank_backward_input_with(&dy, &bank, input, &preps)?
                 }
                 Op::Relu => {
                     let y = fwd.outputs[i].as_ref().expect("relu outputs are always kept");

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::conv_shift;
 use super::gemm::{matmul_raw, MatRef, Threads};
 use super::geometry::{Geometry, Window};
+use super::prepared::{Derived, Prepared};
 use super::unfold::{runs, unfold_forward, unfold_transposed};
 use super::winograd;
 use super::Tensor;
@@ -46,19 +47,24 @@ pub fn conv_forward<const N: usize>(
     bias: Option<&[f32]>,
     window: &Window<N>,
 ) -> Result<Tensor<N>> {
-    timed(Phase::Conv, || forward(x, w, bias, window))
+    conv_forward_with(x, w, bias, window, &Prepared::default())
 }
 
-fn forward<const N: usize>(
+/// [`conv_forward`] with the weights' derived forms taken from (and kept in) `prep`, which must
+/// belong to `w` (see [`Prepared`]).
+pub fn conv_forward_with<const N: usize>(
     x: &Tensor<N>,
     w: &Tensor<N>,
     bias: Option<&[f32]>,
     window: &Window<N>,
+    prep: &Prepared,
 ) -> Result<Tensor<N>> {
-    let g = check("conv_forward", x.channels(), x.spatial(), w, bias, window)?;
-    let mut y = Tensor::zeros(x.batch(), w.batch(), g.output);
-    forward_into(x, w, bias, &g, &mut y, 0);
-    Ok(y)
+    timed(Phase::Conv, || {
+        let g = check("conv_forward", x.channels(), x.spatial(), w, bias, window)?;
+        let mut y = Tensor::zeros(x.batch(), w.batch(), g.output);
+        forward_into(x, w, bias, &g, &mut y, 0, prep);
+        Ok(y)
+    })
 }
 
 /// A bank of convolutions of one input, their outputs stacked along channels in order, each
@@ -71,6 +77,15 @@ pub fn conv_bank_forward<const N: usize>(
     x: &Tensor<N>,
     bank: &[(&Tensor<N>, &[f32], &Window<N>)],
 ) -> Result<Tensor<N>> {
+    conv_bank_forward_with(x, bank, &fresh(bank.len()))
+}
+
+/// [`conv_bank_forward`] with each branch's derived weights in `preps` (one per branch).
+pub fn conv_bank_forward_with<const N: usize>(
+    x: &Tensor<N>,
+    bank: &[(&Tensor<N>, &[f32], &Window<N>)],
+    preps: &[Prepared],
+) -> Result<Tensor<N>> {
     timed(Phase::Conv, || {
         let geoms = bank_geometries(
             "conv_bank_forward",
@@ -81,8 +96,8 @@ pub fn conv_bank_forward<const N: usize>(
         let total: usize = bank.iter().map(|(w, _, _)| w.batch()).sum();
         let mut y = Tensor::zeros(x.batch(), total, geoms[0].output);
         let mut offset = 0;
-        for ((w, bias, _), g) in bank.iter().zip(&geoms) {
-            forward_into(x, w, Some(bias), g, &mut y, offset);
+        for (((w, bias, _), g), prep) in bank.iter().zip(&geoms).zip(preps) {
+            forward_into(x, w, Some(bias), g, &mut y, offset, prep);
             offset += w.batch();
         }
         Ok(y)
@@ -95,6 +110,16 @@ pub fn conv_bank_backward_input<const N: usize>(
     dy: &Tensor<N>,
     bank: &[(&Tensor<N>, &Window<N>)],
     input: [usize; N],
+) -> Result<Tensor<N>> {
+    conv_bank_backward_input_with(dy, bank, input, &fresh(bank.len()))
+}
+
+/// [`conv_bank_backward_input`] with each branch's derived weights in `preps` (one per branch).
+pub fn conv_bank_backward_input_with<const N: usize>(
+    dy: &Tensor<N>,
+    bank: &[(&Tensor<N>, &Window<N>)],
+    input: [usize; N],
+    preps: &[Prepared],
 ) -> Result<Tensor<N>> {
     timed(Phase::Conv, || {
         let ci = bank.first().map_or(0, |(w, _)| w.channels());
@@ -112,12 +137,17 @@ pub fn conv_bank_backward_input<const N: usize>(
         }
         let mut dx = Tensor::zeros(dy.batch(), ci, input);
         let mut offset = 0;
-        for (i, ((w, _), g)) in bank.iter().zip(&geoms).enumerate() {
-            backward_into(dy, offset, w, g, &mut dx, i > 0);
+        for (i, (((w, _), g), prep)) in bank.iter().zip(&geoms).zip(preps).enumerate() {
+            backward_into(dy, offset, w, g, &mut dx, i > 0, prep);
             offset += w.batch();
         }
         Ok(dx)
     })
+}
+
+/// `n` empty [`Prepared`]s, one per branch (not clones of one: clones share their contents).
+fn fresh(n: usize) -> Vec<Prepared> {
+    (0..n).map(|_| Prepared::default()).collect()
 }
 
 /// Check a bank's branches against the input and each other; their resolved geometries.
@@ -147,6 +177,7 @@ fn forward_into<const N: usize>(
     g: &Geometry<N>,
     y: &mut Tensor<N>,
     offset: usize,
+    prep: &Prepared,
 ) {
     let (co, ci, rows) = (w.batch(), w.channels(), w.channels() * g.taps());
     let pout = g.out_positions();
@@ -160,7 +191,7 @@ fn forward_into<const N: usize>(
         return conv_shift::forward_into(x, w, g, y, offset);
     }
     if super::kernels::current().winograd && winograd::applies(g, ci, co) {
-        return winograd::forward_into(x, w, g, y, offset);
+        return winograd::forward_into(x, w, g, y, offset, prep);
     }
     let wm = MatRef::row_major(w.data(), co, rows);
     let out = SendPtr(y.data_mut().as_mut_ptr());
@@ -188,20 +219,25 @@ pub fn conv_backward_input<const N: usize>(
     window: &Window<N>,
     input: [usize; N],
 ) -> Result<Tensor<N>> {
-    timed(Phase::Conv, || backward_input(dy, w, window, input))
+    conv_backward_input_with(dy, w, window, input, &Prepared::default())
 }
 
-fn backward_input<const N: usize>(
+/// [`conv_backward_input`] with the weights' derived forms taken from (and kept in) `prep`, which
+/// must belong to `w` (see [`Prepared`]).
+pub fn conv_backward_input_with<const N: usize>(
     dy: &Tensor<N>,
     w: &Tensor<N>,
     window: &Window<N>,
     input: [usize; N],
+    prep: &Prepared,
 ) -> Result<Tensor<N>> {
-    let g = check("conv_backward_input", w.channels(), input, w, None, window)?;
-    check_output("conv_backward_input", dy, w, &g)?;
-    let mut dx = Tensor::zeros(dy.batch(), w.channels(), input);
-    backward_into(dy, 0, w, &g, &mut dx, false);
-    Ok(dx)
+    timed(Phase::Conv, || {
+        let g = check("conv_backward_input", w.channels(), input, w, None, window)?;
+        check_output("conv_backward_input", dy, w, &g)?;
+        let mut dx = Tensor::zeros(dy.batch(), w.channels(), input);
+        backward_into(dy, 0, w, &g, &mut dx, false, prep);
+        Ok(dx)
+    })
 }
 
 /// `dx (+)= conv_backward_input(dy[channels offset..offset + Co], w)`.
@@ -212,23 +248,27 @@ fn backward_into<const N: usize>(
     g: &Geometry<N>,
     dx: &mut Tensor<N>,
     accumulate: bool,
+    prep: &Prepared,
 ) {
     let (co, ci, taps) = (w.batch(), w.channels(), g.taps());
     if super::kernels::current().shift && conv_shift::applies(g, ci, co) {
         return conv_shift::backward_into(dy, offset, w, g, dx, accumulate);
     }
     if super::kernels::current().winograd && winograd::applies(g, ci, co) {
-        return winograd::backward_into(dy, offset, w, g, dx, accumulate);
+        return winograd::backward_into(dy, offset, w, g, dx, accumulate, prep);
     }
     let rows = co * taps;
-    // wt[ci, co·taps + k] = w[co, ci, k]
-    let mut wt = vec![0.0; ci * rows];
-    for (o, block) in w.data().chunks_exact(ci * taps).enumerate() {
-        for (i, kernel) in block.chunks_exact(taps).enumerate() {
-            wt[i * rows + o * taps..i * rows + (o + 1) * taps].copy_from_slice(kernel);
+    let wt = prep.get(Derived::Transposed, || {
+        // wt[ci, co·taps + k] = w[co, ci, k]
+        let mut wt = vec![0.0; ci * rows];
+        for (o, block) in w.data().chunks_exact(ci * taps).enumerate() {
+            for (i, kernel) in block.chunks_exact(taps).enumerate() {
+                wt[i * rows + o * taps..i * rows + (o + 1) * taps].copy_from_slice(kernel);
+            }
         }
-    }
-    let wm = MatRef::row_major(&wt, ci, rows);
+        wt
+    });
+    let wm = MatRef::row_major(wt, ci, rows);
     let (pin, pout) = (g.in_positions(), g.out_positions());
     let out = SendPtr(dx.data_mut().as_mut_ptr());
     for_tiles(dy.batch(), rows, pin, |b, p0, p1, col, threads| {

@@ -89,6 +89,16 @@ pub fn matmul(c: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, thr
     unsafe { matmul_raw(c.data.as_mut_ptr(), c.rows, c.cols, c.rs, c.cs, a, b, accumulate, threads) }
 }
 
+/// `C = scale·A·B`, the scale applied inside the product (no extra pass over `C`).
+///
+/// # Shapes
+/// `A: M × K`, `B: K × N`, `C: M × N`. **Panics** on mismatched shapes.
+#[track_caller]
+pub fn matmul_scaled(c: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, scale: f32, threads: Threads) {
+    // SAFETY: as in `matmul`.
+    unsafe { product(c.data.as_mut_ptr(), c.rows, c.cols, c.rs, c.cs, a, b, false, scale, threads) }
+}
+
 /// `C (+)= A·B` into a raw destination, for callers that write disjoint tiles of one buffer
 /// from several threads.
 ///
@@ -105,6 +115,23 @@ pub unsafe fn matmul_raw(
     a: MatRef<'_>,
     b: MatRef<'_>,
     accumulate: bool,
+    threads: Threads,
+) {
+    product(c, rows, cols, rs, cs, a, b, accumulate, 1.0, threads)
+}
+
+/// `C = scale·A·B` or `C += scale·A·B`; the contract of [`matmul_raw`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn product(
+    c: *mut f32,
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+    scale: f32,
     threads: Threads,
 ) {
     assert!(
@@ -147,7 +174,7 @@ pub unsafe fn matmul_raw(
         b.cs as isize,
         b.rs as isize,
         1.0,
-        1.0,
+        scale,
         false,
         false,
         false,

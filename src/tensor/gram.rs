@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{matmul, MatMut, MatRef, Threads};
+use super::gemm::{matmul, matmul_scaled, MatMut, MatRef, Threads};
 use super::Tensor;
 use crate::error::{Error, Result};
 
@@ -80,7 +80,8 @@ const GRAM_CHUNK_FLOATS: usize = 256 << 10;
 ///
 /// Computed as a symmetric rank-k update: only the blocks on and above the diagonal are multiplied
 /// (about half the work for `C ≫` [`GRAM_BLOCK`]), then mirrored, so `G` is exactly symmetric.
-/// Chunks of positions run in parallel, each into its own accumulator.
+/// Bands of rows (many channels) or chunks of positions (few channels, each into its own
+/// accumulator) run in parallel.
 ///
 /// # Shapes
 /// `x: B × C × S_1 × … × S_N` → `B` matrices `C × C`.
@@ -91,14 +92,14 @@ pub fn gram<const N: usize>(x: &Tensor<N>, scale: f32) -> Gram {
         let out = g.item_mut(b);
         if c <= GRAM_BLOCK || !super::kernels::current().syrk {
             let f = MatRef::row_major(x.item(b), c, p);
-            matmul(MatMut::row_major(out, c, c), f, f.t(), false, Threads::Pool);
+            matmul_scaled(MatMut::row_major(out, c, c), f, f.t(), scale, Threads::Pool);
         } else {
             syrk_upper(x.item(b), c, p, out);
+            if scale != 1.0 {
+                (0..c).for_each(|i| out[i * c + i..(i + 1) * c].iter_mut().for_each(|v| *v *= scale));
+            }
             mirror_upper(out, c);
         }
-    }
-    if scale != 1.0 {
-        g.data.iter_mut().for_each(|v| *v *= scale);
     }
     g
 }
@@ -133,21 +134,37 @@ fn symmetrize(m: &[f32], c: usize, scale: f32, out: &mut [f32]) {
     }
 }
 
+/// Channels from which [`syrk_upper`] splits rows of `G` between threads instead of positions:
+/// one `C × C` accumulator per thread, summed afterwards, costs more than it saves beyond this.
+const ROW_SPLIT_CHANNELS: usize = 512;
+
 /// `out`'s upper block triangle `= F·Fᵀ` for `F: C × P` row-major (below it: garbage or zeros).
 fn syrk_upper(f: &[f32], c: usize, p: usize, out: &mut [f32]) {
+    // One band of rows r0..r0+rows: only its columns from r0 on are multiplied.
+    let band = |dst: &mut [f32], r0: usize, p0: usize, p1: usize, acc: bool, threads: Threads| {
+        let rows = GRAM_BLOCK.min(c - r0);
+        let a = MatRef::strided(&f[r0 * p + p0..], rows, p1 - p0, p, 1);
+        let bt = MatRef::strided(&f[r0 * p + p0..], c - r0, p1 - p0, p, 1).t();
+        matmul(MatMut::strided(&mut dst[r0..], rows, c - r0, c, 1), a, bt, acc, threads);
+    };
+    let threads = rayon::current_num_threads();
+    if c >= ROW_SPLIT_CHANNELS && c >= 2 * GRAM_BLOCK * threads {
+        // Bands in parallel over all positions, each written once into its own rows: no
+        // per-thread accumulators (64 MiB each at 4096 channels) and no reduction.
+        out.par_chunks_mut(GRAM_BLOCK * c)
+            .enumerate()
+            .for_each(|(i, rows)| band(rows, i * GRAM_BLOCK, 0, p, false, Threads::One));
+        return;
+    }
     let chunk = (GRAM_CHUNK_FLOATS / c).max(256).min(p.max(1));
     let chunks = p.div_ceil(chunk);
     let upper = |acc: &mut [f32], p0: usize, p1: usize, threads: Threads| {
         for r0 in (0..c).step_by(GRAM_BLOCK) {
-            let rows = GRAM_BLOCK.min(c - r0);
-            let a = MatRef::strided(&f[r0 * p + p0..], rows, p1 - p0, p, 1);
-            let bt = MatRef::strided(&f[r0 * p + p0..], c - r0, p1 - p0, p, 1).t();
-            let dst = MatMut::strided(&mut acc[r0 * c + r0..], rows, c - r0, c, 1);
-            matmul(dst, a, bt, true, threads);
+            band(&mut acc[r0 * c..], r0, p0, p1, true, threads);
         }
     };
     out.fill(0.0);
-    if chunks < 2 * rayon::current_num_threads() {
+    if chunks < 2 * threads {
         (0..chunks).for_each(|j| upper(out, j * chunk, ((j + 1) * chunk).min(p), Threads::Pool));
         return;
     }
@@ -205,15 +222,13 @@ pub fn gram_backward_symmetric<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: 
     let (c, p) = (x.channels(), x.positions());
     let mut dx = Tensor::zeros(x.batch(), c, x.spatial());
     for b in 0..x.batch() {
-        matmul(
+        matmul_scaled(
             MatMut::row_major(dx.item_mut(b), c, p),
             MatRef::row_major(dg.item(b), c, c),
             MatRef::row_major(x.item(b), c, p),
-            false,
+            2.0 * scale,
             Threads::Pool,
         );
     }
-    let k = 2.0 * scale;
-    dx.data_mut().iter_mut().for_each(|v| *v *= k);
     dx
 }

@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod gram;
 pub mod kernels;
 pub mod pool;
+mod prepared;
 pub mod resample;
 pub mod shrink;
 mod simd;
@@ -20,3 +21,4 @@ pub mod winograd;
 
 pub use array::{Image, Signal, Tensor, Volume};
 pub use geometry::{Padding, Window};
+pub use prepared::Prepared;

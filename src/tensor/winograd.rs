@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use super::conv::SendPtr;
 use super::gemm::{matmul, MatMut, MatRef, Threads};
 use super::geometry::{unravel, Geometry};
+use super::prepared::{Derived, Prepared};
 use super::simd::{self, Kernel};
 use super::Tensor;
 
@@ -53,9 +54,12 @@ enum Tile {
 }
 
 impl Tile {
-    /// The tile the kernel settings ask for.
-    fn current() -> Tile {
-        if super::kernels::current().winograd4 {
+    /// The tile for a layer with `output` positions per axis: F(4,3) where the kernel settings
+    /// allow it and the layer has at least their `f4_min_tiles` of them, else F(2,3).
+    fn choose<const N: usize>(output: &[usize; N]) -> Tile {
+        let f4_tiles: usize = output.iter().map(|s| s.div_ceil(4)).product();
+        let k = super::kernels::current();
+        if k.winograd4 && f4_tiles >= k.f4_min_tiles {
             Tile::F4
         } else {
             Tile::F2
@@ -116,14 +120,17 @@ pub(crate) fn forward_into<const N: usize>(
     g: &Geometry<N>,
     y: &mut Tensor<N>,
     offset: usize,
+    prep: &Prepared,
 ) {
-    let (co, ci, tile) = (w.batch(), w.channels(), Tile::current());
-    let u = transform_weights::<N>(tile, w.data(), co, ci);
+    let (co, ci, tile) = (w.batch(), w.channels(), Tile::choose(&g.output));
+    let u = prep.get(Derived::Winograd { m: tile.m(), backward: false }, || {
+        transform_weights::<N>(tile, w.data(), co, ci)
+    });
     let plan = Plan::new(tile, g.input, g.output, g.lo);
     let (pin, pout) = (g.in_positions(), g.out_positions());
     for b in 0..x.batch() {
         let dst = &mut y.item_mut(b)[offset * pout..(offset + co) * pout];
-        run(&x.item(b)[..ci * pin], ci, co, &u, &plan, dst);
+        run(&x.item(b)[..ci * pin], ci, co, u, &plan, dst);
     }
 }
 
@@ -135,19 +142,22 @@ pub(crate) fn backward_into<const N: usize>(
     g: &Geometry<N>,
     dx: &mut Tensor<N>,
     accumulate: bool,
+    prep: &Prepared,
 ) {
-    let (co, ci, tile) = (w.batch(), w.channels(), Tile::current());
+    let (co, ci, tile) = (w.batch(), w.channels(), Tile::choose(&g.output));
     let taps = g.taps();
-    // wf[ci, co, k] = w[co, ci, 2 − k] (every axis flipped, so the flat tap index reversed).
-    let mut wf = vec![0.0f32; w.len()];
-    for o in 0..co {
-        for i in 0..ci {
-            let s = &w.data()[(o * ci + i) * taps..(o * ci + i + 1) * taps];
-            let d = &mut wf[(i * co + o) * taps..(i * co + o + 1) * taps];
-            d.iter_mut().zip(s.iter().rev()).for_each(|(d, &s)| *d = s);
+    let u = prep.get(Derived::Winograd { m: tile.m(), backward: true }, || {
+        // wf[ci, co, k] = w[co, ci, 2 − k] (every axis flipped, so the flat tap index reversed).
+        let mut wf = vec![0.0f32; w.len()];
+        for o in 0..co {
+            for i in 0..ci {
+                let s = &w.data()[(o * ci + i) * taps..(o * ci + i + 1) * taps];
+                let d = &mut wf[(i * co + o) * taps..(i * co + o + 1) * taps];
+                d.iter_mut().zip(s.iter().rev()).for_each(|(d, &s)| *d = s);
+            }
         }
-    }
-    let u = transform_weights::<N>(tile, &wf, ci, co);
+        transform_weights::<N>(tile, &wf, ci, co)
+    });
     let plan = Plan::new(tile, g.output, g.input, std::array::from_fn(|d| 2 - g.lo[d]));
     let pout = g.out_positions();
     for b in 0..dy.batch() {
@@ -155,7 +165,7 @@ pub(crate) fn backward_into<const N: usize>(
         if !accumulate {
             dst.fill(0.0);
         }
-        run(&dy.item(b)[offset * pout..(offset + co) * pout], co, ci, &u, &plan, dst);
+        run(&dy.item(b)[offset * pout..(offset + co) * pout], co, ci, u, &plan, dst);
     }
 }
 
@@ -251,14 +261,26 @@ fn block_conv<const N: usize>(
     simd::widest(Transform::<N> { tile: plan.tile, output: false, buf: &mut bufs.v[..np * vlen], row: vlen });
     let mlen = co * nt;
     bufs.m.resize(np * mlen, 0.0);
-    for xi in 0..np {
+    let v = &bufs.v;
+    let product = |xi: usize, m: &mut [f32], threads: Threads| {
         matmul(
-            MatMut::row_major(&mut bufs.m[xi * mlen..(xi + 1) * mlen], co, nt),
+            MatMut::row_major(m, co, nt),
             MatRef::row_major(&u[xi * co * ci..(xi + 1) * co * ci], co, ci),
-            MatRef::row_major(&bufs.v[xi * vlen..(xi + 1) * vlen], ci, nt),
+            MatRef::row_major(&v[xi * vlen..(xi + 1) * vlen], ci, nt),
             false,
             threads,
-        );
+        )
+    };
+    match threads {
+        // Few blocks: the a^N products of a block are independent, so they are what runs in
+        // parallel (a product of a few dozen tiles split between threads is mostly packing).
+        Threads::Pool => bufs.m[..np * mlen]
+            .par_chunks_mut(mlen)
+            .enumerate()
+            .for_each(|(xi, m)| product(xi, m, Threads::One)),
+        Threads::One => {
+            bufs.m.chunks_mut(mlen).take(np).enumerate().for_each(|(xi, m)| product(xi, m, threads))
+        }
     }
     simd::widest(Transform::<N> { tile: plan.tile, output: true, buf: &mut bufs.m[..np * mlen], row: mlen });
     for seg in &segs {
