@@ -6,11 +6,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-static WINOGRAD: AtomicBool = AtomicBool::new(false);
-static WINOGRAD4: AtomicBool = AtomicBool::new(false);
-static SHIFT: AtomicBool = AtomicBool::new(false);
-static SYRK: AtomicBool = AtomicBool::new(true);
-static F4_MIN_TILES: AtomicUsize = AtomicUsize::new(DEFAULT_F4_MIN_TILES);
+static WINOGRAD: AtomicBool = AtomicBool::new(Kernels::DEFAULT.winograd);
+static WINOGRAD4: AtomicBool = AtomicBool::new(Kernels::DEFAULT.winograd4);
+static SHIFT: AtomicBool = AtomicBool::new(Kernels::DEFAULT.shift);
+static SYRK: AtomicBool = AtomicBool::new(Kernels::DEFAULT.syrk);
+static F4_MIN_TILES: AtomicUsize = AtomicUsize::new(Kernels::DEFAULT.f4_min_tiles);
 
 /// Fewest F(4,3) tiles in a layer for F(4,3) to be used by default: below, its products are too
 /// narrow for their `6^N` transformed weight matrices and F(2,3) ran faster (VGG16's conv4 at 32²,
@@ -95,5 +95,16 @@ pub fn current() -> Kernels {
         shift: SHIFT.load(Ordering::Relaxed),
         syrk: SYRK.load(Ordering::Relaxed),
         f4_min_tiles: F4_MIN_TILES.load(Ordering::Relaxed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_starts_with_the_default_kernels() {
+        // No unit test of this library calls `set`, so this is the state every process starts in.
+        assert_eq!(current(), Kernels::DEFAULT);
     }
 }
