@@ -4,7 +4,9 @@
 use ndstyle::rng::Rng;
 use ndstyle::tensor::conv::{conv_backward_input, conv_forward};
 use ndstyle::tensor::geometry::unravel;
-use ndstyle::tensor::gram::{gram, gram_backward, gram_backward_symmetric, Gram, GRAM_BLOCK};
+use ndstyle::tensor::gram::{
+    gram, gram_backward, gram_backward_symmetric, Gram, GRAM_BLOCK, ROW_SPLIT_CHANNELS,
+};
 use ndstyle::tensor::kernels::{self, Kernels};
 use ndstyle::tensor::winograd::WINOGRAD_MIN_CHANNELS;
 use ndstyle::tensor::{Padding, Tensor, Window};
@@ -80,6 +82,11 @@ proptest! {
     #[test]
     fn syrk_gram_2d(c in GRAM_BLOCK + 1..=GRAM_BLOCK + 40, s in proptest::array::uniform2(1usize..=45), seed in any::<u64>()) {
         syrk_case(c, s, seed);
+    }
+
+    #[test]
+    fn syrk_gram_bands_in_parallel(c in ROW_SPLIT_CHANNELS..=ROW_SPLIT_CHANNELS + 70, s in 1usize..=300, seed in any::<u64>()) {
+        syrk_case(c, [s], seed);
     }
 
     #[test]
@@ -251,6 +258,65 @@ proptest! {
     ) {
         winograd_case::<3>(1, ci, co, &axes, same, seed);
     }
+}
+
+/// Winograd in 1D (shifted products off, so that it runs): F(4,3) and F(2,3) on kernels of 3 to
+/// 12 taps cut into groups of 3 (widths that are not multiples of 3 included), any padding below
+/// the width, sizes that are not multiples of the tile.
+const WINOGRAD_TILES_1D: [Kernels; 2] = [
+    Kernels { shift: false, f4_min_tiles: 0, ..Kernels::ALL },
+    Kernels { shift: false, winograd4: false, ..Kernels::ALL },
+];
+
+fn winograd_1d_case(
+    batch: usize,
+    ci: usize,
+    co: usize,
+    k: usize,
+    pad: Option<(usize, usize)>,
+    n: usize,
+    seed: u64,
+) {
+    let (win, n) = match pad {
+        None => (Window::same(k), n),
+        Some((lo, hi)) => {
+            let (lo, hi) = (lo % k, hi % k);
+            (
+                Window::new([k]).padding(Padding::Explicit { lo: [lo], hi: [hi] }),
+                n.max(k.saturating_sub(lo + hi)),
+            )
+        }
+    };
+    let x = Tensor::<1>::randn(batch, ci, [n], 1.0, seed);
+    let w = Tensor::<1>::randn(co, ci, [k], 0.2, seed ^ 1);
+    for kernels in WINOGRAD_TILES_1D {
+        fast_conv_case(kernels, &x, &w, &win, seed);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10))]
+
+    #[test]
+    fn winograd_conv1d_grouped_taps_match_definition_and_gradients(
+        batch in 1usize..=2,
+        ci in WINOGRAD_MIN_CHANNELS..=WINOGRAD_MIN_CHANNELS + 3,
+        co in WINOGRAD_MIN_CHANNELS..=WINOGRAD_MIN_CHANNELS + 2,
+        k in 3usize..=12,
+        explicit in any::<bool>(),
+        lo in 0usize..12,
+        hi in 0usize..12,
+        n in 1usize..=41,
+        seed in any::<u64>(),
+    ) {
+        winograd_1d_case(batch, ci, co, k, explicit.then_some((lo, hi)), n, seed);
+    }
+}
+
+/// Several blocks of tiles in 1D (run in parallel), with a width of 11 (the audio extractor's).
+#[test]
+fn winograd_1d_many_blocks_agree_with_definition() {
+    winograd_1d_case(1, 16, 17, 11, None, 50_001, 11);
 }
 
 /// Enough tiles for several blocks of tiles (run in parallel) in 2D, against the definition.

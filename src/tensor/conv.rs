@@ -1,7 +1,8 @@
 //! N-D convolution (cross-correlation, as PyTorch's convNd) by tiled im2col + SGEMM, with its gradients.
 //!
 //! Wide 1D stride-1 layers skip the unfold and run one product per tap on shifted views instead
-//! ([`super::conv_shift`]); 3-tap stride-1 layers in 2D and 3D run Winograd F(2,3)^N ([`super::winograd`]).
+//! ([`super::conv_shift`], off by default); stride-1 layers with enough channels run Winograd
+//! ([`super::winograd`]): 3-tap ones in 2D and 3D, and 1D ones of any width from 3.
 //!
 //! Positions are processed in tiles whose unfolded buffer is at most [`UNFOLD_BYTES`] per thread,
 //! whatever the input size. Tiles run in parallel on rayon's pool, each product single-threaded;

@@ -73,6 +73,9 @@ impl Gram {
 /// Rows per block of the symmetric product: blocks of rows multiply only the columns from their
 /// first row on (the upper triangle and the diagonal blocks), the rest is mirrored.
 pub const GRAM_BLOCK: usize = 64;
+/// Channels from which [`gram`] splits rows of `G` between threads instead of positions: one
+/// `C × C` accumulator per thread, summed afterwards, costs more than it saves beyond this.
+pub const ROW_SPLIT_CHANNELS: usize = 512;
 /// Floats of `F` per parallel chunk of positions (about 1 MiB, so a chunk stays in L2).
 const GRAM_CHUNK_FLOATS: usize = 256 << 10;
 
@@ -134,10 +137,6 @@ fn symmetrize(m: &[f32], c: usize, scale: f32, out: &mut [f32]) {
     }
 }
 
-/// Channels from which [`syrk_upper`] splits rows of `G` between threads instead of positions:
-/// one `C × C` accumulator per thread, summed afterwards, costs more than it saves beyond this.
-const ROW_SPLIT_CHANNELS: usize = 512;
-
 /// `out`'s upper block triangle `= F·Fᵀ` for `F: C × P` row-major (below it: garbage or zeros).
 fn syrk_upper(f: &[f32], c: usize, p: usize, out: &mut [f32]) {
     // One band of rows r0..r0+rows: only its columns from r0 on are multiplied.
@@ -148,7 +147,7 @@ fn syrk_upper(f: &[f32], c: usize, p: usize, out: &mut [f32]) {
         matmul(MatMut::strided(&mut dst[r0..], rows, c - r0, c, 1), a, bt, acc, threads);
     };
     let threads = rayon::current_num_threads();
-    if c >= ROW_SPLIT_CHANNELS && c >= 2 * GRAM_BLOCK * threads {
+    if c >= ROW_SPLIT_CHANNELS {
         // Bands in parallel over all positions, each written once into its own rows: no
         // per-thread accumulators (64 MiB each at 4096 channels) and no reduction.
         out.par_chunks_mut(GRAM_BLOCK * c)

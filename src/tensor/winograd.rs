@@ -1,4 +1,4 @@
-//! Winograd F(m,3)^N convolution (m = 2 or 4) for 3-tap, stride-1, undilated layers in 2D and 3D, vectorised across tiles.
+//! Winograd F(m,3)^N convolution (m = 2 or 4) for stride-1, undilated layers: 3-tap in 2D and 3D, any width from 3 in 1D (taps in groups of 3), vectorised across tiles.
 //!
 //! Each output tile of `m^N` positions reads an `a^N` input patch (`a = m + 2`). A block of tiles
 //! is gathered into `V[ξ][ci][t]` (`a^N` matrices `Ci × tiles`), transformed by `Bᵀ` along each
@@ -36,14 +36,47 @@ const BLOCK_FLOATS: usize = 1 << 20;
 /// Fewest tiles in a block (the SGEMMs' column count).
 const MIN_BLOCK_TILES: usize = 64;
 
-/// Whether the Winograd path applies: rank 2 or 3, kernel 3, stride 1 and dilation 1 on every
-/// axis, padding at most 2 on each side, and enough channels both ways.
+/// Whether the Winograd path applies: stride 1 and dilation 1 on every axis, padding at most
+/// `kernel − 1` on each side, enough channels both ways, and a kernel of 3 (rank 2 or 3) or of
+/// at least 3 (rank 1: its taps in groups of 3, see [`groups`]).
 pub(crate) fn applies<const N: usize>(g: &Geometry<N>, ci: usize, co: usize) -> bool {
-    (2..=3).contains(&N)
+    (1..=3).contains(&N)
         && (0..N).all(|d| {
-            g.kernel[d] == 3 && g.stride[d] == 1 && g.dilation[d] == 1 && g.lo[d] <= 2 && g.hi[d] <= 2
+            let k = g.kernel[d];
+            (if N == 1 { k >= 3 } else { k == 3 })
+                && g.stride[d] == 1
+                && g.dilation[d] == 1
+                && g.lo[d] < k
+                && g.hi[d] < k
         })
         && ci.min(co) >= WINOGRAD_MIN_CHANNELS
+}
+
+/// Groups of 3 taps a rank-1 kernel of `k` taps is cut into (the last padded with zero taps):
+/// `y[o] = Σ_g Σ_{j<3} w[3g + j]·x[o + 3g + j − lo]` is a sum of 3-tap convolutions of `x`
+/// shifted by `3g`, and the sum over groups joins the sum over channels inside each product, so
+/// a layer of width 9 costs 4.5 and one of width 11 costs 6 multiply-adds per output per channel
+/// pair with F(4,3) instead of 9 and 11. Ranks 2 and 3 have one group.
+fn groups<const N: usize>(g: &Geometry<N>) -> usize {
+    if N == 1 {
+        g.kernel[0].div_ceil(3)
+    } else {
+        1
+    }
+}
+
+/// `w: co × ci × k` (rank 1) as `co × (groups·ci) × 3`: tap `j` of group `g` of channel `i` is
+/// `w[·, i, 3g + j]`, zero past the kernel's end.
+fn grouped(w: &[f32], co: usize, ci: usize, k: usize, groups: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; co * groups * ci * 3];
+    for (o, block) in w.chunks_exact(ci * k).enumerate() {
+        for (i, kernel) in block.chunks_exact(k).enumerate() {
+            for (t, &v) in kernel.iter().enumerate() {
+                out[((o * groups + t / 3) * ci + i) * 3 + t % 3] = v;
+            }
+        }
+    }
+    out
 }
 
 /// The tile along each axis: F(2,3) (2 outputs from 4 inputs) or F(4,3) (4 outputs from 6).
@@ -55,11 +88,12 @@ enum Tile {
 
 impl Tile {
     /// The tile for a layer with `output` positions per axis: F(4,3) where the kernel settings
-    /// allow it and the layer has at least their `f4_min_tiles` of them, else F(2,3).
+    /// allow it and the layer has at least their `f4_min_tiles` of them (in rank 1, whose
+    /// products are as wide as the channels times the groups, always), else F(2,3).
     fn choose<const N: usize>(output: &[usize; N]) -> Tile {
         let f4_tiles: usize = output.iter().map(|s| s.div_ceil(4)).product();
         let k = super::kernels::current();
-        if k.winograd4 && f4_tiles >= k.f4_min_tiles {
+        if k.winograd4 && (N == 1 || f4_tiles >= k.f4_min_tiles) {
             Tile::F4
         } else {
             Tile::F2
@@ -101,12 +135,14 @@ struct Plan<const N: usize> {
     dst_dims: [usize; N],
     lo: [usize; N],
     tiles: [usize; N],
+    /// Groups of 3 taps (rank 1, see [`groups`]); group `g` reads the source shifted by `3g`.
+    groups: usize,
 }
 
 impl<const N: usize> Plan<N> {
-    fn new(tile: Tile, src_dims: [usize; N], dst_dims: [usize; N], lo: [usize; N]) -> Self {
+    fn new(tile: Tile, src_dims: [usize; N], dst_dims: [usize; N], lo: [usize; N], groups: usize) -> Self {
         let tiles = std::array::from_fn(|d| dst_dims[d].div_ceil(tile.m()));
-        Plan { tile, src_dims, dst_dims, lo, tiles }
+        Plan { tile, src_dims, dst_dims, lo, tiles, groups }
     }
     fn tile_count(&self) -> usize {
         self.tiles.iter().product()
@@ -122,11 +158,15 @@ pub(crate) fn forward_into<const N: usize>(
     offset: usize,
     prep: &Prepared,
 ) {
-    let (co, ci, tile) = (w.batch(), w.channels(), Tile::choose(&g.output));
+    let (co, ci, tile, groups) = (w.batch(), w.channels(), Tile::choose(&g.output), groups(g));
     let u = prep.get(Derived::Winograd { m: tile.m(), backward: false }, || {
-        transform_weights::<N>(tile, w.data(), co, ci)
+        if N == 1 {
+            transform_weights::<N>(tile, &grouped(w.data(), co, ci, g.kernel[0], groups), co, groups * ci)
+        } else {
+            transform_weights::<N>(tile, w.data(), co, ci)
+        }
     });
-    let plan = Plan::new(tile, g.input, g.output, g.lo);
+    let plan = Plan::new(tile, g.input, g.output, g.lo, groups);
     let (pin, pout) = (g.in_positions(), g.out_positions());
     for b in 0..x.batch() {
         let dst = &mut y.item_mut(b)[offset * pout..(offset + co) * pout];
@@ -144,10 +184,10 @@ pub(crate) fn backward_into<const N: usize>(
     accumulate: bool,
     prep: &Prepared,
 ) {
-    let (co, ci, tile) = (w.batch(), w.channels(), Tile::choose(&g.output));
+    let (co, ci, tile, groups) = (w.batch(), w.channels(), Tile::choose(&g.output), groups(g));
     let taps = g.taps();
     let u = prep.get(Derived::Winograd { m: tile.m(), backward: true }, || {
-        // wf[ci, co, k] = w[co, ci, 2 − k] (every axis flipped, so the flat tap index reversed).
+        // wf[ci, co, k] = w[co, ci, K − 1 − k] (every axis flipped, so the flat tap index reversed).
         let mut wf = vec![0.0f32; w.len()];
         for o in 0..co {
             for i in 0..ci {
@@ -156,9 +196,13 @@ pub(crate) fn backward_into<const N: usize>(
                 d.iter_mut().zip(s.iter().rev()).for_each(|(d, &s)| *d = s);
             }
         }
-        transform_weights::<N>(tile, &wf, ci, co)
+        if N == 1 {
+            transform_weights::<N>(tile, &grouped(&wf, ci, co, g.kernel[0], groups), ci, groups * co)
+        } else {
+            transform_weights::<N>(tile, &wf, ci, co)
+        }
     });
-    let plan = Plan::new(tile, g.output, g.input, std::array::from_fn(|d| 2 - g.lo[d]));
+    let plan = Plan::new(tile, g.output, g.input, std::array::from_fn(|d| g.kernel[d] - 1 - g.lo[d]), groups);
     let pout = g.out_positions();
     for b in 0..dy.batch() {
         let dst = dx.item_mut(b);
@@ -205,7 +249,7 @@ struct Buffers {
 /// `dst (co × dst_dims) += conv(src (ci × src_dims))` with the transformed weights `u`.
 fn run<const N: usize>(src: &[f32], ci: usize, co: usize, u: &[f32], plan: &Plan<N>, dst: &mut [f32]) {
     let tiles = plan.tile_count();
-    let per_tile = plan.tile.patch::<N>() * (ci + co);
+    let per_tile = plan.tile.patch::<N>() * (plan.groups * ci + co);
     let block = (BLOCK_FLOATS / per_tile).max(MIN_BLOCK_TILES).min(tiles.max(1));
     let blocks = tiles.div_ceil(block);
     let out = SendPtr(dst.as_mut_ptr());
@@ -251,11 +295,16 @@ fn block_conv<const N: usize>(
     assert!(src.len() >= ci * pin, "winograd: input buffer {} < {ci}×{pin}", src.len());
     assert!(dst_len >= co * pout, "winograd: output buffer {dst_len} < {co}×{pout}");
     let segs = segments(&plan.tiles, t0, t1);
-    let vlen = ci * nt;
+    // The products' inner dimension: every group of taps of every source channel.
+    let k = plan.groups * ci;
+    let vlen = k * nt;
     bufs.v.resize(np * vlen, 0.0);
     for seg in &segs {
-        for c in 0..ci {
-            gather(&src[c * pin..(c + 1) * pin], plan, seg, &mut bufs.v[c * nt..], vlen, &mut bufs.line);
+        for grp in 0..plan.groups {
+            for c in 0..ci {
+                let v = &mut bufs.v[(grp * ci + c) * nt..];
+                gather(&src[c * pin..(c + 1) * pin], plan, seg, 3 * grp, v, vlen, &mut bufs.line);
+            }
         }
     }
     simd::widest(Transform::<N> { tile: plan.tile, output: false, buf: &mut bufs.v[..np * vlen], row: vlen });
@@ -265,8 +314,8 @@ fn block_conv<const N: usize>(
     let product = |xi: usize, m: &mut [f32], threads: Threads| {
         matmul(
             MatMut::row_major(m, co, nt),
-            MatRef::row_major(&u[xi * co * ci..(xi + 1) * co * ci], co, ci),
-            MatRef::row_major(&v[xi * vlen..(xi + 1) * vlen], ci, nt),
+            MatRef::row_major(&u[xi * co * k..(xi + 1) * co * k], co, k),
+            MatRef::row_major(&v[xi * vlen..(xi + 1) * vlen], k, nt),
             false,
             threads,
         )
@@ -350,12 +399,14 @@ fn lines<const N: usize>(a: usize, d: usize, before: usize) -> impl Iterator<Ite
     })
 }
 
-/// One channel's input patches for the tiles of `seg`: patch element `ξ` of tile `j` goes to
-/// `v[ξ·row + seg.col + j]` (`v` starts at the channel's row of element 0), zero outside the input.
+/// One channel's input patches for the tiles of `seg`, read `shift` positions further along the
+/// last axis: patch element `ξ` of tile `j` goes to `v[ξ·row + seg.col + j]` (`v` starts at the
+/// channel's row of element 0), zero outside the input.
 fn gather<const N: usize>(
     chan: &[f32],
     plan: &Plan<N>,
     seg: &Segment<N>,
+    shift: usize,
     v: &mut [f32],
     row: usize,
     line: &mut Vec<f32>,
@@ -363,7 +414,7 @@ fn gather<const N: usize>(
     let (m, a, n) = (plan.tile.m(), plan.tile.a(), seg.len);
     let st = strides(&plan.src_dims);
     let xs = plan.src_dims[N - 1] as isize;
-    let x0 = (m * seg.first[N - 1]) as isize - plan.lo[N - 1] as isize;
+    let x0 = (m * seg.first[N - 1] + shift) as isize - plan.lo[N - 1] as isize;
     // The source columns x0..x0 + width of every patch row, zero outside the input.
     let width = m * n + 2;
     let (from, to) = (x0.clamp(0, xs), (x0 + width as isize).clamp(0, xs));
