@@ -91,6 +91,8 @@ impl<'a, const N: usize> Objective<'a, N> {
             .zip(grams)
             .map(|((layer, weight), gram)| StyleTarget { layer: layer.clone(), weight: *weight, gram })
             .collect();
+        // The capture's buffers have other sizes than an evaluation's: none is kept for it.
+        crate::heap::release();
         Ok(Objective { net, weights, content: content_targets, style, tile })
     }
 

@@ -65,18 +65,35 @@ fn groups<const N: usize>(g: &Geometry<N>) -> usize {
     }
 }
 
-/// `w: co × ci × k` (rank 1) as `co × (groups·ci) × 3`: tap `j` of group `g` of channel `i` is
-/// `w[·, i, 3g + j]`, zero past the kernel's end.
-fn grouped(w: &[f32], co: usize, ci: usize, k: usize, groups: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; co * groups * ci * 3];
-    for (o, block) in w.chunks_exact(ci * k).enumerate() {
-        for (i, kernel) in block.chunks_exact(k).enumerate() {
-            for (t, &v) in kernel.iter().enumerate() {
-                out[((o * groups + t / 3) * ci + i) * 3 + t % 3] = v;
+/// The transformed weights of a rank-1 kernel `w: co × ci × k` in groups of 3 taps, straight from
+/// `w` (no grouped or flipped copy of a kernel that can be 185 MB): `U[ξ][r][g·C + c] =
+/// Σ_j G[ξ][j]·tap(r, c, 3g + j)`, zero past the kernel's end, where `tap` reads `w` as it is
+/// (`R = co`, `C = ci`) or, for the input gradient, flipped with its channels swapped
+/// (`R = ci`, `C = co`, `tap(i, o, t) = w[o, i, k − 1 − t]`).
+fn transform_grouped(tile: Tile, w: &[f32], co: usize, ci: usize, k: usize, flip: bool) -> Vec<f32> {
+    let (groups, gm) = (k.div_ceil(3), tile.g());
+    let (rows, cols) = if flip { (ci, co) } else { (co, ci) };
+    let plane = rows * groups * cols;
+    let tap = |r: usize, c: usize, t: usize| -> f32 {
+        match (t < k, flip) {
+            (false, _) => 0.0,
+            (true, false) => w[(r * ci + c) * k + t],
+            (true, true) => w[(c * ci + r) * k + k - 1 - t],
+        }
+    };
+    let mut u = vec![0.0f32; tile.patch::<1>() * plane];
+    u.par_chunks_mut(plane).enumerate().for_each(|(xi, out)| {
+        let gx = gm[xi];
+        for (r, row) in out.chunks_exact_mut(groups * cols).enumerate() {
+            for (g, part) in row.chunks_exact_mut(cols).enumerate() {
+                for (c, v) in part.iter_mut().enumerate() {
+                    let t = 3 * g;
+                    *v = gx[0] * tap(r, c, t) + gx[1] * tap(r, c, t + 1) + gx[2] * tap(r, c, t + 2);
+                }
             }
         }
-    }
-    out
+    });
+    u
 }
 
 /// The tile along each axis: F(2,3) (2 outputs from 4 inputs) or F(4,3) (4 outputs from 6).
@@ -161,7 +178,7 @@ pub(crate) fn forward_into<const N: usize>(
     let (co, ci, tile, groups) = (w.batch(), w.channels(), Tile::choose(&g.output), groups(g));
     let u = prep.get(Derived::Winograd { m: tile.m(), backward: false }, || {
         if N == 1 {
-            transform_weights::<N>(tile, &grouped(w.data(), co, ci, g.kernel[0], groups), co, groups * ci)
+            transform_grouped(tile, w.data(), co, ci, g.kernel[0], false)
         } else {
             transform_weights::<N>(tile, w.data(), co, ci)
         }
@@ -187,7 +204,10 @@ pub(crate) fn backward_into<const N: usize>(
     let (co, ci, tile, groups) = (w.batch(), w.channels(), Tile::choose(&g.output), groups(g));
     let taps = g.taps();
     let u = prep.get(Derived::Winograd { m: tile.m(), backward: true }, || {
-        // wf[ci, co, k] = w[co, ci, K − 1 − k] (every axis flipped, so the flat tap index reversed).
+        if N == 1 {
+            return transform_grouped(tile, w.data(), co, ci, g.kernel[0], true);
+        }
+        // wf[ci, co, k] = w[co, ci, 2 − k] (every axis flipped, so the flat tap index reversed).
         let mut wf = vec![0.0f32; w.len()];
         for o in 0..co {
             for i in 0..ci {
@@ -196,11 +216,7 @@ pub(crate) fn backward_into<const N: usize>(
                 d.iter_mut().zip(s.iter().rev()).for_each(|(d, &s)| *d = s);
             }
         }
-        if N == 1 {
-            transform_weights::<N>(tile, &grouped(&wf, ci, co, g.kernel[0], groups), ci, groups * co)
-        } else {
-            transform_weights::<N>(tile, &wf, ci, co)
-        }
+        transform_weights::<N>(tile, &wf, ci, co)
     });
     let plan = Plan::new(tile, g.output, g.input, std::array::from_fn(|d| g.kernel[d] - 1 - g.lo[d]), groups);
     let pout = g.out_positions();
