@@ -435,6 +435,12 @@ fn gather<const N: usize>(
     let width = m * n + 2;
     let (from, to) = (x0.clamp(0, xs), (x0 + width as isize).clamp(0, xs));
     let whole = from == x0 && to == x0 + width as isize;
+    let (lo, hi) = ((from - x0) as usize, (to - x0).max(from - x0) as usize);
+    if !whole {
+        // Only the columns inside the input are copied for each patch row; the padding stays zero.
+        line.clear();
+        line.resize(width, 0.0);
+    }
     for e1 in 0..a.pow(N as u32 - 1) {
         // Leading patch coordinates of e1 (base a, last leading axis fastest) → source row.
         let (mut rem, mut off, mut inside) = (e1, 0usize, true);
@@ -452,16 +458,12 @@ fn gather<const N: usize>(
         let src: &[f32] = if whole {
             &chan[off + from as usize..off + to as usize]
         } else {
-            line.clear();
-            line.resize(width, 0.0);
-            if from < to {
-                let (lo, hi) = ((from - x0) as usize, (to - x0) as usize);
-                line[lo..hi].copy_from_slice(&chan[off + from as usize..off + to as usize]);
-            }
+            line[lo..hi].copy_from_slice(&chan[off + from as usize..off + to as usize]);
             line
         };
-        for (k, r) in rows.into_iter().take(a).enumerate() {
-            r.iter_mut().zip(src[k..].iter().step_by(m)).for_each(|(r, &s)| *r = s);
+        match m {
+            2 => deinterleave::<2>(&src[..width], rows),
+            _ => deinterleave::<4>(&src[..width], rows),
         }
     }
 }
@@ -491,10 +493,54 @@ fn scatter<const N: usize>(buf: &[f32], row: usize, plan: &Plan<N>, seg: &Segmen
         // `x0..x0 + cols` lie inside the row; the caller guarantees that no one else touches this
         // segment's outputs.
         let out = unsafe { std::slice::from_raw_parts_mut(dst.add(off + x0), cols) };
-        for q in 0..m.min(cols) {
-            let r = &buf[(a * e1 + q) * row + seg.col..][..n];
-            out[q..].iter_mut().step_by(m).zip(r).for_each(|(o, &v)| *o += v);
+        let rows: [&[f32]; 4] =
+            std::array::from_fn(|q| if q < m { &buf[(a * e1 + q) * row + seg.col..][..n] } else { &[] });
+        match m {
+            2 => add_interleaved::<2>(out, [rows[0], rows[1]]),
+            _ => add_interleaved::<4>(out, rows),
         }
+    }
+}
+
+/// Patch rows of a run of `n` tiles from `src` (`M·n + 2` values: the tiles' inputs and the last
+/// tile's two extra): `rows[k][j] = src[M·j + k]` for `k < M + 2`. The first `M` rows are one
+/// stride-`M` deinterleave (contiguous reads, which vectorise); the last two are rows 0 and 1 one
+/// tile on.
+#[inline(always)]
+fn deinterleave<const M: usize>(src: &[f32], mut rows: [&mut [f32]; 6]) {
+    let n = rows[0].len();
+    debug_assert_eq!(src.len(), M * n + 2);
+    let (head, tail) = rows.split_at_mut(M);
+    let head: &mut [&mut [f32]; M] = head.try_into().expect("M rows");
+    let tail: &mut [&mut [f32]] = &mut tail[..2];
+    let head: [&mut [f32]; M] = std::array::from_fn(|k| &mut std::mem::take(&mut head[k])[..n]);
+    for (j, s) in src[..M * n].chunks_exact(M).enumerate() {
+        for k in 0..M {
+            head[k][j] = s[k];
+        }
+    }
+    for (k, r) in tail.iter_mut().enumerate() {
+        let r = &mut r[..n];
+        r[..n - 1].copy_from_slice(&head[k][1..n]);
+        r[n - 1] = src[M * n + k];
+    }
+}
+
+/// `out[M·j + q] += rows[q][j]`: the `M` output rows of a run of tiles added into one contiguous
+/// row of the output (`out` may end inside the last tile).
+#[inline(always)]
+fn add_interleaved<const M: usize>(out: &mut [f32], rows: [&[f32]; M]) {
+    let full = out.len() / M;
+    let rows: [&[f32]; M] =
+        std::array::from_fn(|q| &rows[q][..full + usize::from(!out.len().is_multiple_of(M))]);
+    let (body, tail) = out.split_at_mut(full * M);
+    for (j, o) in body.chunks_exact_mut(M).enumerate() {
+        for q in 0..M {
+            o[q] += rows[q][j];
+        }
+    }
+    for (q, o) in tail.iter_mut().enumerate() {
+        *o += rows[q][full];
     }
 }
 
