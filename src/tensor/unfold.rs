@@ -86,6 +86,62 @@ pub(crate) fn unfold_forward<const N: usize>(
     }
 }
 
+/// The adjoint of [`unfold_forward`], added into `dst`: `x[ci, source(j, k)] += col[(ci·taps + k), j]`,
+/// dropping what falls on the padding.
+///
+/// # Shapes
+/// `col: (Ci·taps) × t`, the runs covering output positions; `dst: Ci × P_in` (one batch item).
+pub(crate) fn fold_add<const N: usize>(
+    col: &[f32],
+    channels: usize,
+    g: &Geometry<N>,
+    runs: &[Run<N>],
+    t: usize,
+    dst: &mut [f32],
+) {
+    let taps = g.taps();
+    let pin = g.in_positions();
+    let last = N - 1;
+    let (s, n_in) = (g.stride[last] as isize, g.input[last] as isize);
+    for kf in 0..taps {
+        let k = unravel(kf, &g.kernel);
+        let off = (k[last] * g.dilation[last]) as isize - g.lo[last] as isize;
+        // Output coordinates o on the last axis write input o·s + off, valid for o in [o_lo, o_hi).
+        let o_lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
+        let o_hi = if n_in - 1 - off < 0 { 0 } else { (n_in - 1 - off) / s + 1 };
+        for ci in 0..channels {
+            let chan = &mut dst[ci * pin..(ci + 1) * pin];
+            let row = &col[(ci * taps + kf) * t..(ci * taps + kf + 1) * t];
+            for run in runs {
+                let Some(base) = prefix_offset(&g.input, &run.idx, &k, |d, o, k| {
+                    let i = g.source(d, o, k);
+                    (i >= 0 && i < g.input[d] as isize).then_some(i as usize)
+                }) else {
+                    continue;
+                };
+                let base = base * g.input[last];
+                let o0 = run.idx[last] as isize;
+                let o_end = o0 + run.len as isize;
+                let a = o_lo.clamp(o0, o_end);
+                let b = o_hi.clamp(a, o_end);
+                let (ja, jb) = ((a - o0) as usize, (b - o0) as usize);
+                if ja == jb {
+                    continue;
+                }
+                let start = base + (a * s + off) as usize;
+                let src = &row[run.col + ja..run.col + jb];
+                if s == 1 {
+                    chan[start..start + src.len()].iter_mut().zip(src).for_each(|(x, &v)| *x += v);
+                } else {
+                    for (j, &v) in src.iter().enumerate() {
+                        chan[start + j * s as usize] += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Transposed unfold for the input gradient: `col[(co·taps + k), j] = dy[co, y]` where output
 /// position `y` reads input position `j` through tap `k`, and zero where no output does.
 ///
