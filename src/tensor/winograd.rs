@@ -435,7 +435,10 @@ fn gather<const N: usize>(
     let width = m * n + 2;
     let (from, to) = (x0.clamp(0, xs), (x0 + width as isize).clamp(0, xs));
     let whole = from == x0 && to == x0 + width as isize;
-    let (lo, hi) = ((from - x0) as usize, (to - x0).max(from - x0) as usize);
+    // Where the inside columns land in the line; a run wholly in the padding (possible in 1D,
+    // where a group of taps reads the source shifted) copies nothing.
+    let (lo, hi) =
+        ((from - x0).clamp(0, width as isize) as usize, (to - x0).clamp(0, width as isize) as usize);
     if !whole {
         // Only the columns inside the input are copied for each patch row; the padding stays zero.
         line.clear();
