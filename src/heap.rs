@@ -152,11 +152,6 @@ fn free_all(blocks: &[Slot]) {
     }
 }
 
-/// Bytes kept for reuse now.
-pub fn kept_bytes() -> usize {
-    table().bytes
-}
-
 /// Return every kept block to the system: where the sizes asked for change, or before a long idle time.
 pub fn release() {
     let mut evicted = [EMPTY; SLOTS];

@@ -26,6 +26,48 @@ pub(crate) fn runs<const N: usize>(dims: &[usize; N], p0: usize, p1: usize) -> V
     out
 }
 
+/// Tap `kf` of a geometry as the forward unfold and its adjoint read it along runs of output
+/// positions.
+struct Tap<const N: usize> {
+    k: [usize; N],
+    /// Input coordinate on the last axis read by output coordinate 0 (`o·s + off` in general).
+    off: isize,
+    /// Output coordinates on the last axis whose input lies inside: `o_lo..o_hi`.
+    o_lo: isize,
+    o_hi: isize,
+}
+
+impl<const N: usize> Tap<N> {
+    fn new(g: &Geometry<N>, kf: usize) -> Self {
+        let last = N - 1;
+        let (s, n_in) = (g.stride[last] as isize, g.input[last] as isize);
+        let k = unravel(kf, &g.kernel);
+        let off = (k[last] * g.dilation[last]) as isize - g.lo[last] as isize;
+        let o_lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
+        let o_hi = if n_in - 1 - off < 0 { 0 } else { (n_in - 1 - off) / s + 1 };
+        Tap { k, off, o_lo, o_hi }
+    }
+
+    /// The columns `ja..jb` of `run` whose input lies inside, and the input position of column
+    /// `ja` (the next ones follow with the last axis's stride); `None` when the run's leading
+    /// coordinates read padding, an empty `ja..jb` (starting at 0) when its last-axis ones all do.
+    fn span(&self, g: &Geometry<N>, run: &Run<N>) -> Option<(usize, usize, usize)> {
+        let last = N - 1;
+        let base = prefix_offset(&g.input, &run.idx, &self.k, |d, o, k| {
+            let i = g.source(d, o, k);
+            (i >= 0 && i < g.input[d] as isize).then_some(i as usize)
+        })?;
+        let o0 = run.idx[last] as isize;
+        let o_end = o0 + run.len as isize;
+        let a = self.o_lo.clamp(o0, o_end);
+        let b = self.o_hi.clamp(a, o_end);
+        // An empty span starts at 0, so that slicing it never reaches past the channel.
+        let start =
+            if a < b { base * g.input[last] + (a * g.stride[last] as isize + self.off) as usize } else { 0 };
+        Some(((a - o0) as usize, (b - o0) as usize, start))
+    }
+}
+
 /// Forward unfold: `col[(ci·taps + k), j] = x[ci, source(j, k)]`, zero where the source is padding.
 ///
 /// # Shapes
@@ -39,47 +81,25 @@ pub(crate) fn unfold_forward<const N: usize>(
     t: usize,
     col: &mut [f32],
 ) {
-    let taps = g.taps();
-    let pin = g.in_positions();
-    let last = N - 1;
-    let (s, n_in) = (g.stride[last] as isize, g.input[last] as isize);
+    let (taps, pin, s) = (g.taps(), g.in_positions(), g.stride[N - 1]);
     for kf in 0..taps {
-        let k = unravel(kf, &g.kernel);
-        let off = (k[last] * g.dilation[last]) as isize - g.lo[last] as isize;
-        // Output coordinates o on the last axis read input o·s + off, valid for o in [o_lo, o_hi).
-        let o_lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
-        let o_hi = if n_in - 1 - off < 0 { 0 } else { (n_in - 1 - off) / s + 1 };
+        let tap = Tap::new(g, kf);
         for ci in 0..channels {
             let chan = &src[ci * pin..(ci + 1) * pin];
             let row = &mut col[(ci * taps + kf) * t..(ci * taps + kf + 1) * t];
             for run in runs {
                 let dst = &mut row[run.col..run.col + run.len];
-                let Some(base) = prefix_offset(&g.input, &run.idx, &k, |d, o, k| {
-                    let i = g.source(d, o, k);
-                    (i >= 0 && i < g.input[d] as isize).then_some(i as usize)
-                }) else {
+                let Some((ja, jb, start)) = tap.span(g, run) else {
                     dst.fill(0.0);
                     continue;
                 };
-                let base = base * g.input[last];
-                let o0 = run.idx[last] as isize;
-                let o_end = o0 + run.len as isize;
-                let a = o_lo.clamp(o0, o_end);
-                let b = o_hi.clamp(a, o_end);
-                let (ja, jb) = ((a - o0) as usize, (b - o0) as usize);
                 dst[..ja].fill(0.0);
                 dst[jb..].fill(0.0);
-                if ja == jb {
-                    continue;
-                }
-                let start = base + (a * s + off) as usize;
                 let mid = &mut dst[ja..jb];
                 if s == 1 {
                     mid.copy_from_slice(&chan[start..start + mid.len()]);
                 } else {
-                    for (j, v) in mid.iter_mut().enumerate() {
-                        *v = chan[start + j * s as usize];
-                    }
+                    mid.iter_mut().enumerate().for_each(|(j, v)| *v = chan[start + j * s]);
                 }
             }
         }
@@ -99,43 +119,19 @@ pub(crate) fn fold_add<const N: usize>(
     t: usize,
     dst: &mut [f32],
 ) {
-    let taps = g.taps();
-    let pin = g.in_positions();
-    let last = N - 1;
-    let (s, n_in) = (g.stride[last] as isize, g.input[last] as isize);
+    let (taps, pin, s) = (g.taps(), g.in_positions(), g.stride[N - 1]);
     for kf in 0..taps {
-        let k = unravel(kf, &g.kernel);
-        let off = (k[last] * g.dilation[last]) as isize - g.lo[last] as isize;
-        // Output coordinates o on the last axis write input o·s + off, valid for o in [o_lo, o_hi).
-        let o_lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
-        let o_hi = if n_in - 1 - off < 0 { 0 } else { (n_in - 1 - off) / s + 1 };
+        let tap = Tap::new(g, kf);
         for ci in 0..channels {
             let chan = &mut dst[ci * pin..(ci + 1) * pin];
             let row = &col[(ci * taps + kf) * t..(ci * taps + kf + 1) * t];
             for run in runs {
-                let Some(base) = prefix_offset(&g.input, &run.idx, &k, |d, o, k| {
-                    let i = g.source(d, o, k);
-                    (i >= 0 && i < g.input[d] as isize).then_some(i as usize)
-                }) else {
-                    continue;
-                };
-                let base = base * g.input[last];
-                let o0 = run.idx[last] as isize;
-                let o_end = o0 + run.len as isize;
-                let a = o_lo.clamp(o0, o_end);
-                let b = o_hi.clamp(a, o_end);
-                let (ja, jb) = ((a - o0) as usize, (b - o0) as usize);
-                if ja == jb {
-                    continue;
-                }
-                let start = base + (a * s + off) as usize;
+                let Some((ja, jb, start)) = tap.span(g, run) else { continue };
                 let src = &row[run.col + ja..run.col + jb];
                 if s == 1 {
                     chan[start..start + src.len()].iter_mut().zip(src).for_each(|(x, &v)| *x += v);
                 } else {
-                    for (j, &v) in src.iter().enumerate() {
-                        chan[start + j * s as usize] += v;
-                    }
+                    src.iter().enumerate().for_each(|(j, &v)| chan[start + j * s] += v);
                 }
             }
         }
