@@ -1,11 +1,12 @@
 //! The fast kernels against the plain definitions and finite differences: the symmetric (SYRK)
 //! Gram product past one block, 1D convolution as shifted per-tap products, Winograd F(2,3)^N and F(4,3)^N.
 
+use ndstyle::nn::{Conv, Grad, Layer, Network, Op};
 use ndstyle::rng::Rng;
 use ndstyle::tensor::conv::{conv_backward_input, conv_forward};
 use ndstyle::tensor::geometry::unravel;
 use ndstyle::tensor::gram::{
-    gram, gram_backward, gram_backward_symmetric, Gram, GRAM_BLOCK, ROW_SPLIT_CHANNELS,
+    gram, gram_backward, gram_backward_add, gram_backward_symmetric, Gram, GRAM_BLOCK, ROW_SPLIT_CHANNELS,
 };
 use ndstyle::tensor::kernels::{self, Kernels};
 use ndstyle::tensor::winograd::WINOGRAD_MIN_CHANNELS;
@@ -42,6 +43,87 @@ fn syrk_case_with<const N: usize>(c: usize, spatial: [usize; N], seed: u64) {
             assert_eq!(g.at(0, i, j), g.at(0, j, i), "G[{i}][{j}] vs G[{j}][{i}]");
         }
     }
+}
+
+/// Few channels over many positions take the chunks-of-positions path (one accumulator per
+/// thread); a power-of-two position count is the case the chunk copy exists for. Both the
+/// symmetric and the full product, against the f64 reference.
+#[test]
+fn gram_of_few_channels_over_many_chunks() {
+    for (c, p) in [(3, 65_536), (64, 65_536), (64, 70_001), (17, 40_000)] {
+        for k in [Kernels::ALL, Kernels::PLAIN] {
+            with_kernels(k, || syrk_case_with::<1>(c, [p], c as u64 + p as u64));
+        }
+    }
+}
+
+/// `gram_backward_add` adds exactly what `gram_backward_symmetric` returns, over several
+/// parallel chunks of positions.
+#[test]
+fn gram_backward_add_adds_the_symmetric_gradient() {
+    let (c, p) = (70, 9_001);
+    let x = Tensor::<1>::randn(1, c, [p], 1.0, 5);
+    let mut rng = Rng::new(6);
+    let half: Vec<f32> = (0..c * c).map(|_| rng.normal()).collect();
+    let sym: Vec<f32> = (0..c * c).map(|k| half[k] + half[(k % c) * c + k / c]).collect();
+    let dg = Gram::from_vec(1, c, sym).unwrap();
+    let base = Tensor::<1>::randn(1, c, [p], 1.0, 7);
+    let mut got = base.clone();
+    gram_backward_add(&x, &dg, 0.5, &mut got);
+    let alone = gram_backward_symmetric(&x, &dg, 0.5);
+    let want: Vec<f64> = base.data().iter().zip(alone.data()).map(|(a, b)| (*a + *b) as f64).collect();
+    assert_close("gram_backward_add vs base + gram_backward_symmetric", got.data(), &want, 1e-5, 1e-4);
+}
+
+/// A Gram loss's gradient handed to the network as `Grad::Gram` (formed during the backward
+/// pass, added into the gradient flowing down) gives the input gradient the dense one gives, at
+/// the deepest layer (nothing flows yet) and at a shallower one (added into what flows).
+#[test]
+fn gram_gradients_formed_in_the_backward_pass_equal_dense_ones() {
+    let conv = |ci, co, seed| {
+        Op::Conv(Conv::new(Tensor::<2>::randn(co, ci, [3, 3], 0.3, seed), vec![0.1; co], Window::same(3)))
+    };
+    let net = Network::new(
+        3,
+        vec![
+            Layer::new("conv1", conv(3, 8, 1)),
+            Layer::new("relu1", Op::Relu),
+            Layer::new("conv2", conv(8, 6, 2)),
+            Layer::new("relu2", Op::Relu),
+        ],
+    )
+    .unwrap();
+    let x = Tensor::<2>::randn(1, 3, [9, 11], 1.0, 3);
+    let fwd = net.forward(&x, &["relu1", "relu2"]).unwrap();
+    let mut rng = Rng::new(4);
+    let mut sym = |c: usize| {
+        let h: Vec<f32> = (0..c * c).map(|_| rng.normal()).collect();
+        Gram::from_vec(1, c, (0..c * c).map(|k| h[k] + h[(k % c) * c + k / c]).collect()).unwrap()
+    };
+    let (dg1, dg2) = (sym(8), sym(6));
+    let (a1, a2) = (fwd.get(1).unwrap(), fwd.get(3).unwrap());
+    let dense = net
+        .backward_owned(
+            &fwd,
+            vec![
+                ("relu2", gram_backward_symmetric(a2, &dg2, 0.3)),
+                ("relu1", gram_backward_symmetric(a1, &dg1, 0.7)),
+            ],
+        )
+        .unwrap();
+    let formed = net
+        .backward_grads(
+            &fwd,
+            vec![
+                ("relu2", Grad::Gram { dg: dg2, scale: 0.3 }),
+                ("relu1", Grad::Gram { dg: dg1, scale: 0.7 }),
+            ],
+        )
+        .unwrap();
+    let want: Vec<f64> = dense.data().iter().map(|&v| v as f64).collect();
+    assert_close("Grad::Gram vs dense gradients", formed.data(), &want, 1e-5, 1e-5);
+    let bad = net.backward_grads(&fwd, vec![("relu1", Grad::Gram { dg: Gram::zeros(1, 5), scale: 1.0 })]);
+    assert!(bad.unwrap_err().to_string().contains("relu1"));
 }
 
 /// The Gram backward pass past one transpose tile: `scale·(dG + dGᵀ)·F` for any `dG` against the

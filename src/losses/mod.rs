@@ -140,6 +140,18 @@ pub fn style_loss_weighted<const N: usize>(
     norm: Normalization,
     weight: f64,
 ) -> Result<(f64, Tensor<N>)> {
+    let (j, dg, g_scale) = style_loss_gram(a, target, norm, weight)?;
+    Ok((j, timed(Phase::Gram, || gram_backward_symmetric(a, &dg, g_scale))))
+}
+
+/// `(J_s^l, weight·∂J_s^l/∂G, scale of G)`: [`style_loss_weighted`] stopped at the Gram matrix,
+/// for a backward pass that forms `∂J/∂a` where it reaches the layer ([`crate::nn::Grad::Gram`]).
+pub fn style_loss_gram<const N: usize>(
+    a: &Tensor<N>,
+    target: &Gram,
+    norm: Normalization,
+    weight: f64,
+) -> Result<(f64, Gram, f32)> {
     let (c, p) = (a.channels(), a.positions());
     if target.channels() != c || target.batch() != a.batch() {
         return Err(Error::shape(
@@ -156,5 +168,5 @@ pub fn style_loss_weighted<const N: usize>(
         sum += d as f64 * d as f64;
         *g = (2.0 * s * weight * d as f64) as f32;
     }
-    Ok((s * sum, timed(Phase::Gram, || gram_backward_symmetric(a, &dg, g_scale))))
+    Ok((s * sum, dg, g_scale))
 }

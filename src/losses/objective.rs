@@ -1,11 +1,10 @@
 //! The weighted objective J(G) = α·J_content + β·Σ_l λ_l·J_style^l + τ·TV, evaluated with its gradient.
 
 use super::{
-    content_loss_weighted, style_gram, style_loss_weighted, total_variation, total_variation_grad,
-    Normalization,
+    content_loss_weighted, style_gram, style_loss_gram, total_variation, total_variation_grad, Normalization,
 };
 use crate::error::{Error, Result};
-use crate::nn::Network;
+use crate::nn::{Grad, Network};
 use crate::tensor::gram::Gram;
 use crate::tensor::Tensor;
 use crate::tile::Plan;
@@ -149,12 +148,12 @@ impl<'a, const N: usize> Objective<'a, N> {
             Tensor::zeros(x.batch(), x.channels(), x.spatial())
         } else {
             let fwd = self.net.forward(x, &names)?;
-            let mut grads: Vec<(&str, Tensor<N>)> = Vec::new();
+            let mut grads: Vec<(&str, Grad<N>)> = Vec::new();
             for (name, target) in &self.content {
                 let a = fwd.get(self.net.index_of(name)?).expect("kept");
                 let (j, g) = content_loss_weighted(a, target, w.norm, w.content)?;
                 out.content += j;
-                grads.push((name, g));
+                grads.push((name, Grad::Dense(g)));
             }
             for t in &self.style {
                 let a = fwd.get(self.net.index_of(&t.layer)?).expect("kept");
@@ -165,11 +164,11 @@ impl<'a, const N: usize> Objective<'a, N> {
                     repeated = broadcast(&t.gram, a.batch());
                     &repeated
                 };
-                let (j, g) = style_loss_weighted(a, target, w.norm, w.style * t.weight)?;
+                let (j, dg, scale) = style_loss_gram(a, target, w.norm, w.style * t.weight)?;
                 out.style.push((t.layer.clone(), j));
-                grads.push((&t.layer, g));
+                grads.push((&t.layer, Grad::Gram { dg, scale }));
             }
-            self.net.backward_owned(&fwd, grads)?
+            self.net.backward_grads(&fwd, grads)?
         };
         self.finish(x, out, dx)
     }

@@ -10,13 +10,31 @@ pub mod receptive;
 pub use layer::{Conv, Layer, Op};
 
 use crate::error::{Error, Result};
+use crate::profile::{timed, Phase};
 use crate::tensor::activation::{relu_backward_inplace, relu_inplace};
 use crate::tensor::conv::{conv_backward_input_with, conv_bank_backward_input_with};
+use crate::tensor::gram::{gram_backward_add, gram_backward_symmetric, Gram};
 use crate::tensor::pool::{avg_pool_backward, max_pool_backward, MaxIndices};
 use crate::tensor::Tensor;
 
 /// Average pooling never counts padded cells (networks here pool without padding anyway).
 pub(crate) const AVG_COUNT_PAD: bool = false;
+
+/// A loss's gradient at a layer's activation `F`, as [`Network::backward_grads`] takes it.
+#[derive(Clone, Debug)]
+pub enum Grad<const N: usize> {
+    /// The gradient itself, shaped like the activation.
+    Dense(Tensor<N>),
+    /// A Gram-matrix loss's gradient `2·scale·dG·F` (see
+    /// [`gram_backward_symmetric`]), formed when the backward pass reaches the layer and added
+    /// straight into the gradient flowing down, with no tensor of its own where one flows.
+    Gram {
+        /// `∂L/∂G`, symmetric, one `C × C` matrix per batch item.
+        dg: Gram,
+        /// The scale `G` was formed with.
+        scale: f32,
+    },
+}
 
 /// A chain of layers applied to a `B × C × S…` input.
 #[derive(Clone, Debug)]
@@ -141,7 +159,12 @@ impl<const N: usize> Network<N> {
     /// [`Network::backward`] taking the gradients by value: they are accumulated and passed down
     /// in place (ReLU masks them where they are), so no gradient is copied.
     pub fn backward_owned(&self, fwd: &Forward<N>, grads: Vec<(&str, Tensor<N>)>) -> Result<Tensor<N>> {
-        let mut at: Vec<Vec<Tensor<N>>> = (0..=fwd.depth).map(|_| Vec::new()).collect();
+        self.backward_grads(fwd, grads.into_iter().map(|(n, g)| (n, Grad::Dense(g))).collect())
+    }
+
+    /// [`Network::backward_owned`] with gradients that may be Gram losses' (see [`Grad`]).
+    pub fn backward_grads(&self, fwd: &Forward<N>, grads: Vec<(&str, Grad<N>)>) -> Result<Tensor<N>> {
+        let mut at: Vec<Vec<Grad<N>>> = (0..=fwd.depth).map(|_| Vec::new()).collect();
         for (name, g) in grads {
             let i = self.index_of(name)?;
             let Some(a) = fwd.activation_at(i) else {
@@ -150,14 +173,18 @@ impl<const N: usize> Network<N> {
                     format!("layer '{name}' was not kept by the forward pass"),
                 ));
             };
-            if !a.same_shape(&g) {
+            let fits = match &g {
+                Grad::Dense(t) => a.same_shape(t),
+                Grad::Gram { dg, .. } => dg.batch() == a.batch() && dg.channels() == a.channels(),
+            };
+            if !fits {
+                let what = match &g {
+                    Grad::Dense(t) => t.shape_string(),
+                    Grad::Gram { dg, .. } => format!("{}×{c}×{c} (Gram)", dg.batch(), c = dg.channels()),
+                };
                 return Err(Error::shape(
                     "backward",
-                    format!(
-                        "gradient {} at '{name}' does not match its activation {}",
-                        g.shape_string(),
-                        a.shape_string()
-                    ),
+                    format!("gradient {what} at '{name}' does not match its activation {}", a.shape_string()),
                 ));
             }
             at[i].push(g);
@@ -165,9 +192,16 @@ impl<const N: usize> Network<N> {
         let mut g: Option<Tensor<N>> = None;
         for i in (0..=fwd.depth).rev() {
             for extra in std::mem::take(&mut at[i]) {
-                match g.as_mut() {
-                    Some(acc) => acc.axpy(1.0, &extra)?,
-                    None => g = Some(extra),
+                match (extra, g.as_mut()) {
+                    (Grad::Dense(t), Some(acc)) => acc.axpy(1.0, &t)?,
+                    (Grad::Dense(t), None) => g = Some(t),
+                    (Grad::Gram { dg, scale }, acc) => {
+                        let a = fwd.outputs[i].as_ref().expect("checked above");
+                        match acc {
+                            Some(acc) => timed(Phase::Gram, || gram_backward_add(a, &dg, scale, acc)),
+                            None => g = Some(timed(Phase::Gram, || gram_backward_symmetric(a, &dg, scale))),
+                        }
+                    }
                 }
             }
             let Some(mut dy) = g.take() else { continue };

@@ -28,6 +28,22 @@ impl<const N: usize> Tensor<N> {
         Tensor { batch, channels, spatial, data: vec![0.0; len] }
     }
 
+    /// A tensor whose channel `c` (of every item) is filled with `value(c)`, written in one pass
+    /// (no zeroing first).
+    pub fn per_channel(
+        batch: usize,
+        channels: usize,
+        spatial: [usize; N],
+        value: impl Fn(usize) -> f32,
+    ) -> Self {
+        let p = spatial.iter().product::<usize>();
+        let mut data = Vec::with_capacity(batch * channels * p);
+        for _ in 0..batch {
+            (0..channels).for_each(|c| data.extend(std::iter::repeat_n(value(c), p)));
+        }
+        Tensor { batch, channels, spatial, data }
+    }
+
     /// A tensor filled with `value`.
     pub fn full(batch: usize, channels: usize, spatial: [usize; N], value: f32) -> Self {
         let mut t = Self::zeros(batch, channels, spatial);

@@ -67,8 +67,8 @@ pub fn conv_forward_with<const N: usize>(
 ) -> Result<Tensor<N>> {
     timed(Phase::Conv, || {
         let g = check("conv_forward", x.channels(), x.spatial(), w, bias, window)?;
-        let mut y = Tensor::zeros(x.batch(), w.batch(), g.output);
-        forward_into(x, w, bias, &g, &mut y, 0, prep);
+        let mut y = Tensor::per_channel(x.batch(), w.batch(), g.output, |c| bias.map_or(0.0, |b| b[c]));
+        forward_into(x, w, &g, &mut y, 0, prep);
         Ok(y)
     })
 }
@@ -100,10 +100,11 @@ pub fn conv_bank_forward_with<const N: usize>(
             bank.iter().map(|(w, _, win)| (*w, *win)),
         )?;
         let total: usize = bank.iter().map(|(w, _, _)| w.batch()).sum();
-        let mut y = Tensor::zeros(x.batch(), total, geoms[0].output);
+        let biases: Vec<f32> = bank.iter().flat_map(|(_, bias, _)| bias.iter().copied()).collect();
+        let mut y = Tensor::per_channel(x.batch(), total, geoms[0].output, |c| biases[c]);
         let mut offset = 0;
-        for (((w, bias, _), g), prep) in bank.iter().zip(&geoms).zip(preps) {
-            forward_into(x, w, Some(bias), g, &mut y, offset, prep);
+        for (((w, _, _), g), prep) in bank.iter().zip(&geoms).zip(preps) {
+            forward_into(x, w, g, &mut y, offset, prep);
             offset += w.batch();
         }
         Ok(y)
@@ -141,10 +142,11 @@ pub fn conv_bank_backward_input_with<const N: usize>(
                 ),
             ));
         }
+        // dx starts at zero, so every branch adds into it (no second clearing pass).
         let mut dx = Tensor::zeros(dy.batch(), ci, input);
         let mut offset = 0;
-        for (i, (((w, _), g), prep)) in bank.iter().zip(&geoms).zip(preps).enumerate() {
-            backward_into(dy, offset, w, g, &mut dx, i > 0, prep);
+        for (((w, _), g), prep) in bank.iter().zip(&geoms).zip(preps) {
+            backward_into(dy, offset, w, g, &mut dx, true, prep);
             offset += w.batch();
         }
         Ok(dx)
@@ -175,11 +177,10 @@ fn bank_geometries<'a, const N: usize>(
     Ok(geoms)
 }
 
-/// Write `conv(x, w) + bias` into channels `offset..offset + Co` of `y`.
+/// Add `conv(x, w)` into channels `offset..offset + Co` of `y` (which holds the bias already).
 fn forward_into<const N: usize>(
     x: &Tensor<N>,
     w: &Tensor<N>,
-    bias: Option<&[f32]>,
     g: &Geometry<N>,
     y: &mut Tensor<N>,
     offset: usize,
@@ -188,11 +189,6 @@ fn forward_into<const N: usize>(
     let (co, ci, rows) = (w.batch(), w.channels(), w.channels() * g.taps());
     let pout = g.out_positions();
     let total = y.channels();
-    for b in 0..x.batch() {
-        for c in 0..co {
-            y.channel_mut(b, offset + c).fill(bias.map_or(0.0, |bs| bs[c]));
-        }
-    }
     if super::kernels::current().shift && conv_shift::applies(g, ci, co) {
         return conv_shift::forward_into(x, w, g, y, offset);
     }
@@ -240,8 +236,9 @@ pub fn conv_backward_input_with<const N: usize>(
     timed(Phase::Conv, || {
         let g = check("conv_backward_input", w.channels(), input, w, None, window)?;
         check_output("conv_backward_input", dy, w, &g)?;
+        // dx starts at zero, so the kernels add into it (no second clearing pass).
         let mut dx = Tensor::zeros(dy.batch(), w.channels(), input);
-        backward_into(dy, 0, w, &g, &mut dx, false, prep);
+        backward_into(dy, 0, w, &g, &mut dx, true, prep);
         Ok(dx)
     })
 }

@@ -120,9 +120,12 @@ pub unsafe fn matmul_raw(
     product(c, rows, cols, rs, cs, a, b, accumulate, 1.0, threads)
 }
 
-/// `C = scale·A·B` or `C += scale·A·B`; the contract of [`matmul_raw`].
+/// `C = scale·A·B` or `C += scale·A·B`.
+///
+/// # Safety
+/// The contract of [`matmul_raw`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn product(
+pub(crate) unsafe fn product(
     c: *mut f32,
     rows: usize,
     cols: usize,

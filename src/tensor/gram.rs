@@ -6,7 +6,8 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{matmul, matmul_scaled, MatMut, MatRef, Threads};
+use super::conv::SendPtr;
+use super::gemm::{matmul, product, MatMut, MatRef, Threads};
 use super::Tensor;
 use crate::error::{Error, Result};
 
@@ -76,33 +77,34 @@ pub const GRAM_BLOCK: usize = 64;
 /// Channels from which [`gram`] splits rows of `G` between threads instead of positions: one
 /// `C × C` accumulator per thread, summed afterwards, costs more than it saves beyond this.
 pub const ROW_SPLIT_CHANNELS: usize = 512;
-/// Floats of `F` per parallel chunk of positions (about 1 MiB, so a chunk stays in L2).
+/// Floats of `F` per chunk of positions (about 1 MiB, so a chunk stays in L2).
 const GRAM_CHUNK_FLOATS: usize = 256 << 10;
+/// Fewest positions in a chunk (the products' inner dimension).
+const MIN_CHUNK: usize = 256;
 
 /// `G_b = scale · F_b·F_bᵀ` for every batch item `b`, where `F_b` is the item's `C × P` matrix.
 ///
-/// Computed as a symmetric rank-k update: only the blocks on and above the diagonal are multiplied
-/// (about half the work for `C ≫` [`GRAM_BLOCK`]), then mirrored, so `G` is exactly symmetric.
-/// Bands of rows (many channels) or chunks of positions (few channels, each into its own
-/// accumulator) run in parallel.
+/// Positions are taken in chunks, each copied into a buffer whose row stride is not a power of
+/// two: the products read `F` down its columns, and rows a power of two apart (65 536 positions
+/// at 256², 1024 at 32²) all fall in one cache set, which made a 64-channel Gram 4× slower than
+/// its arithmetic. With the symmetric product on (the default), only the blocks on and above the
+/// diagonal are multiplied (about half the work for `C ≫` [`GRAM_BLOCK`]), then mirrored, so `G`
+/// is exactly symmetric. Bands of rows (many channels) or chunks of positions (few channels, each
+/// into its own accumulator) run in parallel.
 ///
 /// # Shapes
 /// `x: B × C × S_1 × … × S_N` → `B` matrices `C × C`.
 pub fn gram<const N: usize>(x: &Tensor<N>, scale: f32) -> Gram {
     let (c, p) = (x.channels(), x.positions());
     let mut g = Gram::zeros(x.batch(), c);
+    let syrk = super::kernels::current().syrk;
     for b in 0..x.batch() {
         let out = g.item_mut(b);
-        if c <= GRAM_BLOCK || !super::kernels::current().syrk {
-            let f = MatRef::row_major(x.item(b), c, p);
-            matmul_scaled(MatMut::row_major(out, c, c), f, f.t(), scale, Threads::Pool);
-        } else {
-            syrk_upper(x.item(b), c, p, out);
-            if scale != 1.0 {
-                (0..c).for_each(|i| out[i * c + i..(i + 1) * c].iter_mut().for_each(|v| *v *= scale));
-            }
-            mirror_upper(out, c);
+        gram_upper(x.item(b), c, p, out, syrk);
+        if scale != 1.0 {
+            (0..c).for_each(|i| out[i * c + i..(i + 1) * c].iter_mut().for_each(|v| *v *= scale));
         }
+        mirror_upper(out, c);
     }
     g
 }
@@ -137,51 +139,90 @@ fn symmetrize(m: &[f32], c: usize, scale: f32, out: &mut [f32]) {
     }
 }
 
-/// `out`'s upper block triangle `= F·Fᵀ` for `F: C × P` row-major (below it: garbage or zeros).
-fn syrk_upper(f: &[f32], c: usize, p: usize, out: &mut [f32]) {
-    // One band of rows r0..r0+rows: only its columns from r0 on are multiplied.
-    let band = |dst: &mut [f32], r0: usize, p0: usize, p1: usize, acc: bool, threads: Threads| {
-        let rows = GRAM_BLOCK.min(c - r0);
-        let a = MatRef::strided(&f[r0 * p + p0..], rows, p1 - p0, p, 1);
-        let bt = MatRef::strided(&f[r0 * p + p0..], c - r0, p1 - p0, p, 1).t();
-        matmul(MatMut::strided(&mut dst[r0..], rows, c - r0, c, 1), a, bt, acc, threads);
-    };
-    let threads = rayon::current_num_threads();
-    if c >= ROW_SPLIT_CHANNELS {
-        // Bands in parallel over all positions, each written once into its own rows: no
-        // per-thread accumulators (64 MiB each at 4096 channels) and no reduction.
-        out.par_chunks_mut(GRAM_BLOCK * c)
-            .enumerate()
-            .for_each(|(i, rows)| band(rows, i * GRAM_BLOCK, 0, p, false, Threads::One));
-        return;
+/// Positions per chunk for `c` channels (a multiple of 32) and the chunk buffer's row stride (16
+/// more, so that it is never a power of two).
+fn chunking(c: usize, p: usize) -> (usize, usize) {
+    let w = (GRAM_CHUNK_FLOATS / c.max(1)).max(MIN_CHUNK).min(p.max(1)).next_multiple_of(32);
+    (w, w + 16)
+}
+
+/// Columns `p0..p1` of the row-major `F: c × p` into `buf` with row stride `ws`, rows in parallel
+/// when `threads` is the pool.
+fn copy_chunk(f: &[f32], p: usize, p0: usize, p1: usize, ws: usize, buf: &mut [f32], threads: Threads) {
+    let w = p1 - p0;
+    let copy = |(i, row): (usize, &mut [f32])| row[..w].copy_from_slice(&f[i * p + p0..i * p + p1]);
+    match threads {
+        Threads::Pool => buf.par_chunks_mut(ws).enumerate().for_each(copy),
+        Threads::One => buf.chunks_mut(ws).enumerate().for_each(copy),
     }
-    let chunk = (GRAM_CHUNK_FLOATS / c).max(256).min(p.max(1));
-    let chunks = p.div_ceil(chunk);
-    let upper = |acc: &mut [f32], p0: usize, p1: usize, threads: Threads| {
-        for r0 in (0..c).step_by(GRAM_BLOCK) {
-            band(&mut acc[r0 * c..], r0, p0, p1, true, threads);
+}
+
+/// One chunk of positions of `F`: `c × w` in a buffer of row stride `ws`.
+struct Chunk<'a> {
+    f: &'a [f32],
+    c: usize,
+    w: usize,
+    ws: usize,
+}
+
+impl Chunk<'_> {
+    /// `out`'s upper block triangle `(+)= F·Fᵀ`, or all of `out` when `syrk` is off: bands of
+    /// [`GRAM_BLOCK`] rows, each from its first row on (or from 0), on `threads`.
+    fn product(&self, out: &mut [f32], syrk: bool, acc: bool, threads: Threads) {
+        let Chunk { f, c, w, ws } = *self;
+        let band = |(i, dst): (usize, &mut [f32])| {
+            let r0 = i * GRAM_BLOCK;
+            let (rows, first) = (GRAM_BLOCK.min(c - r0), if syrk { r0 } else { 0 });
+            let a = MatRef::strided(&f[r0 * ws..], rows, w, ws, 1);
+            let bt = MatRef::strided(&f[first * ws..], c - first, w, ws, 1).t();
+            matmul(MatMut::strided(&mut dst[first..], rows, c - first, c, 1), a, bt, acc, Threads::One);
+        };
+        match threads {
+            Threads::Pool => out.par_chunks_mut(GRAM_BLOCK * c).enumerate().for_each(band),
+            Threads::One => out.chunks_mut(GRAM_BLOCK * c).enumerate().for_each(band),
         }
-    };
-    out.fill(0.0);
-    if chunks < 2 * threads {
-        (0..chunks).for_each(|j| upper(out, j * chunk, ((j + 1) * chunk).min(p), Threads::Pool));
+    }
+}
+
+/// `out`'s upper block triangle `= F·Fᵀ` for `F: C × P` row-major (below it: garbage or zeros),
+/// or all of `out` when `syrk` is off.
+fn gram_upper(f: &[f32], c: usize, p: usize, out: &mut [f32], syrk: bool) {
+    let (w, ws) = chunking(c, p);
+    let chunks = p.div_ceil(w);
+    let span = |j: usize| (j * w, ((j + 1) * w).min(p));
+    if c >= ROW_SPLIT_CHANNELS || chunks < 2 * rayon::current_num_threads() {
+        // Chunks in turn, the bands of each in parallel, each written only into its own rows: no
+        // per-thread accumulators (64 MiB each at 4096 channels) and no reduction.
+        let mut buf = vec![0.0f32; c * ws];
+        for j in 0..chunks {
+            let (p0, p1) = span(j);
+            copy_chunk(f, p, p0, p1, ws, &mut buf, Threads::Pool);
+            Chunk { f: &buf, c, w: p1 - p0, ws }.product(out, syrk, j > 0, Threads::Pool);
+        }
+        if chunks == 0 {
+            out.fill(0.0);
+        }
         return;
     }
     let sum = (0..chunks)
         .into_par_iter()
         .fold(
-            || vec![0.0f32; c * c],
-            |mut acc, j| {
-                upper(&mut acc, j * chunk, ((j + 1) * chunk).min(p), Threads::One);
-                acc
+            || (vec![0.0f32; c * c], vec![0.0f32; c * ws]),
+            |(mut acc, mut buf), j| {
+                let (p0, p1) = span(j);
+                copy_chunk(f, p, p0, p1, ws, &mut buf, Threads::One);
+                Chunk { f: &buf, c, w: p1 - p0, ws }.product(&mut acc, syrk, true, Threads::One);
+                (acc, buf)
             },
         )
+        .map(|(acc, _)| acc)
         .reduce_with(|mut a, b| {
             a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
             a
         });
-    if let Some(sum) = sum {
-        out.copy_from_slice(&sum);
+    match sum {
+        Some(sum) => out.copy_from_slice(&sum),
+        None => out.fill(0.0),
     }
 }
 
@@ -211,23 +252,60 @@ pub fn gram_backward<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32) -> Te
 /// **Panics** if `dg` is not `B × C × C` for the `B` and `C` of `x`.
 #[track_caller]
 pub fn gram_backward_symmetric<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32) -> Tensor<N> {
+    let mut dx = Tensor::zeros(x.batch(), x.channels(), x.spatial());
+    backward_into(x, dg, scale, &mut dx, false);
+    dx
+}
+
+/// `dx += 2·scale·dG_b·F_b`: [`gram_backward_symmetric`] added straight into a gradient that
+/// other terms already fill (no tensor of its own and no addition pass).
+///
+/// **Panics** if `dg` is not `B × C × C` for the `B` and `C` of `x`, or `dx` is not shaped like `x`.
+#[track_caller]
+pub fn gram_backward_add<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32, dx: &mut Tensor<N>) {
+    assert!(
+        x.same_shape(dx),
+        "gram_backward_add: features {} vs gradient {}",
+        x.shape_string(),
+        dx.shape_string()
+    );
+    backward_into(x, dg, scale, dx, true);
+}
+
+/// `dx (+)= 2·scale·dG_b·F_b` for every item.
+#[track_caller]
+fn backward_into<const N: usize>(x: &Tensor<N>, dg: &Gram, scale: f32, dx: &mut Tensor<N>, accumulate: bool) {
     assert!(
         dg.batch == x.batch() && dg.channels == x.channels(),
-        "gram_backward_symmetric: gradient {}×{c}×{c} for features {}",
+        "gram_backward: gradient {}×{c}×{c} for features {}",
         dg.batch,
         x.shape_string(),
         c = dg.channels,
     );
     let (c, p) = (x.channels(), x.positions());
-    let mut dx = Tensor::zeros(x.batch(), c, x.spatial());
+    // Chunks of positions in parallel, each product on one thread: a product of few rows split
+    // between threads by the SGEMM itself ran at half the speed.
+    let (w, _) = chunking(c, p);
     for b in 0..x.batch() {
-        matmul_scaled(
-            MatMut::row_major(dx.item_mut(b), c, p),
-            MatRef::row_major(dg.item(b), c, c),
-            MatRef::row_major(x.item(b), c, p),
-            2.0 * scale,
-            Threads::Pool,
-        );
+        let (dst, dg, f) = (SendPtr(dx.item_mut(b).as_mut_ptr()), dg.item(b), x.item(b));
+        (0..p.div_ceil(w)).into_par_iter().for_each(|j| {
+            let (p0, p1) = (j * w, ((j + 1) * w).min(p));
+            // SAFETY: chunk j reads and writes only columns p0..p1 of the item's c × p gradient,
+            // which no other chunk touches, and the view stays inside the item (c rows of stride p).
+            unsafe {
+                product(
+                    dst.get().add(p0),
+                    c,
+                    p1 - p0,
+                    p,
+                    1,
+                    MatRef::row_major(dg, c, c),
+                    MatRef::strided(&f[p0..], c, p1 - p0, p, 1),
+                    accumulate,
+                    2.0 * scale,
+                    Threads::One,
+                )
+            };
+        });
     }
-    dx
 }
