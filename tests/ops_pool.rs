@@ -112,6 +112,52 @@ proptest! {
     }
 }
 
+/// Windows that tile the input (stride = kernel, no padding or dilation), as VGG pools: the
+/// fast path, against the reference (values, argmax offsets, finite differences), with sizes that
+/// leave a remainder the windows do not cover.
+fn tiling_strategy<const N: usize>(max_size: usize) -> impl Strategy<Value = ([usize; N], Window<N>)> {
+    proptest::collection::vec((1usize..=3, 0usize..=max_size), N).prop_map(|axes| {
+        let k: [usize; N] = std::array::from_fn(|d| axes[d].0);
+        (std::array::from_fn(|d| k[d] + axes[d].1), Window::new(k).stride(k))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn max_pool_tiling_windows_1d(b in 1usize..=2, (input, w) in tiling_strategy::<1>(9), seed in any::<u64>()) {
+        max_pool_case(b, 2, input, w, seed);
+    }
+
+    #[test]
+    fn max_pool_tiling_windows_2d(b in 1usize..=2, (input, w) in tiling_strategy::<2>(7), seed in any::<u64>()) {
+        max_pool_case(b, 2, input, w, seed);
+    }
+
+    #[test]
+    fn max_pool_tiling_windows_3d((input, w) in tiling_strategy::<3>(5), seed in any::<u64>()) {
+        max_pool_case(1, 2, input, w, seed);
+    }
+}
+
+/// Ties go to the first maximum in kernel order and the first NaN wins, on the tiling fast path
+/// (2×2 windows over 0/1 values with NaNs planted) as on the general one (a stride-1 window).
+#[test]
+fn max_pool_ties_and_nans_on_both_paths() {
+    let v = [1.0, 1.0, 0.0, f32::NAN, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, f32::NAN, 1.0, 0.0, 0.0, f32::NAN, 0.0];
+    let x = Tensor::<2>::from_vec(1, 1, [4, 4], v.to_vec()).unwrap();
+    // Windows (row-major cells): [1,1,0,1] → 1 at 0; [0,NaN,1,0] → NaN at 3;
+    // [0,0,0,0] → 0 at 8; [NaN,1,NaN,0] → NaN at 10.
+    let (y, idx) = max_pool(&x, &Window::new([2, 2]).stride([2, 2])).unwrap();
+    assert_eq!(idx.offsets(), &[0, 3, 8, 10]);
+    assert_eq!((y.data()[0], y.data()[2]), (1.0, 0.0));
+    assert!(y.data()[1].is_nan() && y.data()[3].is_nan());
+    let (y1, idx1) = max_pool(&x, &Window::new([2, 2]).stride([1, 1])).unwrap();
+    assert_eq!(idx1.plane(0, 0)[0], 0, "first of the tied ones");
+    assert!(y1.at(0, 0, [0, 2]).is_nan() && idx1.plane(0, 0)[2] == 3, "the NaN of [0, NaN, 1, 0]");
+}
+
 #[test]
 fn max_pool_by_hand_padding_never_wins() {
     let x = Tensor::<1>::from_vec(1, 1, [5], vec![-1.0, -3.0, -2.0, -5.0, -4.0]).unwrap();

@@ -157,6 +157,76 @@ impl MaxIndices {
     }
 }
 
+/// The running maximum of a window: the first maximum in kernel order wins ties, and the first
+/// NaN wins over any number (so NaNs propagate).
+struct Best {
+    value: f32,
+    at: usize,
+    empty: bool,
+}
+
+impl Best {
+    #[inline(always)]
+    fn new() -> Self {
+        Best { value: f32::NEG_INFINITY, at: 0, empty: true }
+    }
+    #[inline(always)]
+    fn offer(&mut self, v: f32, at: usize) {
+        if self.empty || v > self.value || (v.is_nan() && !self.value.is_nan()) {
+            (self.value, self.at, self.empty) = (v, at, false);
+        }
+    }
+}
+
+/// Windows that tile the input (stride equal to the kernel, no padding, no dilation: VGG's 2×2
+/// and 2×2×2 pooling): each output's cells are a fixed pattern of plane offsets from a base that
+/// steps regularly, so no window is unravelled from its flat index (which took most of the time).
+struct Tiling<const N: usize> {
+    /// Plane offsets of the kernel's cells, in row-major kernel order.
+    cells: Vec<usize>,
+    /// Output extent.
+    output: [usize; N],
+    /// Input plane offset between neighbouring outputs along each axis.
+    step: [usize; N],
+}
+
+impl<const N: usize> Tiling<N> {
+    fn of(g: &Geometry<N>) -> Option<Self> {
+        let tiles =
+            (0..N).all(|d| g.stride[d] == g.kernel[d] && g.dilation[d] == 1 && g.lo[d] == 0 && g.hi[d] == 0);
+        if !tiles {
+            return None;
+        }
+        let mut plane = [1usize; N];
+        for d in (0..N.saturating_sub(1)).rev() {
+            plane[d] = plane[d + 1] * g.input[d + 1];
+        }
+        let taps: usize = g.kernel.iter().product();
+        let cells =
+            (0..taps).map(|t| unravel(t, &g.kernel).iter().zip(&plane).map(|(k, s)| k * s).sum()).collect();
+        Some(Tiling { cells, output: g.output, step: std::array::from_fn(|d| g.kernel[d] * plane[d]) })
+    }
+
+    /// One channel plane: `y` and the winners' offsets `ix` from the input plane `x`.
+    fn max_plane(&self, x: &[f32], y: &mut [f32], ix: &mut [u32]) {
+        let last = self.output[N - 1];
+        if last == 0 {
+            return;
+        }
+        for (r, (yr, ir)) in y.chunks_exact_mut(last).zip(ix.chunks_exact_mut(last)).enumerate() {
+            // The base offset of this row of outputs: its leading coordinates times their steps.
+            let lead = unravel(r * last, &self.output);
+            let row: usize = (0..N - 1).map(|d| lead[d] * self.step[d]).sum();
+            for (o, (yo, io)) in yr.iter_mut().zip(ir.iter_mut()).enumerate() {
+                let base = row + o * self.step[N - 1];
+                let mut best = Best::new();
+                self.cells.iter().for_each(|&c| best.offer(x[base + c], base + c));
+                (*yo, *io) = (best.value, best.at as u32);
+            }
+        }
+    }
+}
+
 /// Max pooling; returns the pooled tensor and the position of every maximum.
 ///
 /// # Shapes
@@ -179,19 +249,17 @@ pub fn max_pool<const N: usize>(x: &Tensor<N>, window: &Window<N>) -> Result<(Te
     }
     let mut y = Tensor::zeros(x.batch(), x.channels(), g.output);
     let mut offsets = vec![0u32; y.len()];
+    let tiled = Tiling::of(&g);
     y.data_mut().par_chunks_mut(op).zip(offsets.par_chunks_mut(op)).zip(x.data().par_chunks(ip)).for_each(
         |((yp, ix), xp)| {
+            if let Some(t) = &tiled {
+                return t.max_plane(xp, yp, ix);
+            }
             for (o, (yo, io)) in yp.iter_mut().zip(ix.iter_mut()).enumerate() {
                 let w = taps.window(o);
-                let (mut best, mut arg, mut first) = (f32::NEG_INFINITY, 0usize, true);
-                for_each_cell(&w, |off| {
-                    let v = xp[off];
-                    if first || v > best || (v.is_nan() && !best.is_nan()) {
-                        (best, arg, first) = (v, off, false);
-                    }
-                });
-                *yo = best;
-                *io = arg as u32;
+                let mut best = Best::new();
+                for_each_cell(&w, |off| best.offer(xp[off], off));
+                (*yo, *io) = (best.value, best.at as u32);
             }
         },
     );
