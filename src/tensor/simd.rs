@@ -10,17 +10,6 @@ pub(crate) trait Kernel {
     fn run(self);
 }
 
-/// A closure as a [`Kernel`]: its body (and whatever it calls that is `#[inline(always)]`) is
-/// compiled inside the wrappers below.
-pub(crate) struct Closure<F: FnOnce()>(pub(crate) F);
-
-impl<F: FnOnce()> Kernel for Closure<F> {
-    #[inline(always)]
-    fn run(self) {
-        (self.0)()
-    }
-}
-
 /// Runs `k` compiled for AVX-512 or AVX2+FMA where the CPU has them, else for the baseline.
 pub(crate) fn widest<K: Kernel>(k: K) {
     #[cfg(target_arch = "x86_64")]

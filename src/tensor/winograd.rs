@@ -315,17 +315,14 @@ fn block_conv<const N: usize>(
     let k = plan.groups * ci;
     let vlen = k * nt;
     bufs.v.resize(np * vlen, 0.0);
-    let (v, line) = (&mut bufs.v, &mut bufs.line);
-    simd::widest(simd::Closure(|| {
-        for seg in &segs {
-            for grp in 0..plan.groups {
-                for c in 0..ci {
-                    let v = &mut v[(grp * ci + c) * nt..];
-                    gather(&src[c * pin..(c + 1) * pin], plan, seg, 3 * grp, v, vlen, line);
-                }
+    for seg in &segs {
+        for grp in 0..plan.groups {
+            for c in 0..ci {
+                let v = &mut bufs.v[(grp * ci + c) * nt..];
+                gather(&src[c * pin..(c + 1) * pin], plan, seg, 3 * grp, v, vlen, &mut bufs.line);
             }
         }
-    }));
+    }
     simd::widest(Transform::<N> { tile: plan.tile, output: false, buf: &mut bufs.v[..np * vlen], row: vlen });
     let mlen = co * nt;
     bufs.m.resize(np * mlen, 0.0);
@@ -351,18 +348,15 @@ fn block_conv<const N: usize>(
         }
     }
     simd::widest(Transform::<N> { tile: plan.tile, output: true, buf: &mut bufs.m[..np * mlen], row: mlen });
-    let m = &bufs.m;
-    simd::widest(simd::Closure(|| {
-        for seg in &segs {
-            for c in 0..co {
-                // SAFETY: `c < co` and `co·pout ≤ dst_len` (asserted above), so the channel lies
-                // inside `dst`; scatter writes only the positions of this segment's tiles, which no
-                // other block or segment covers.
-                let chan = unsafe { out.get().add(c * pout) };
-                scatter(&m[c * nt..], mlen, plan, seg, chan);
-            }
+    for seg in &segs {
+        for c in 0..co {
+            // SAFETY: `c < co` and `co·pout ≤ dst_len` (asserted above), so the channel lies inside
+            // `dst`; scatter writes only the positions of this segment's tiles, which no other
+            // block or segment covers.
+            let chan = unsafe { out.get().add(c * pout) };
+            scatter(&bufs.m[c * nt..], mlen, plan, seg, chan);
         }
-    }));
+    }
 }
 
 /// A run of tiles along the last axis: the tile index of its first tile, its length, and its
@@ -479,7 +473,6 @@ fn gather<const N: usize>(
 
 /// `dst[m·tile + q] += out[q]` for one channel's tiles in `seg`, where output `q` (every
 /// coordinate below `m`) of tile `j` is `buf[ξ(q)·row + seg.col + j]` and `dst` points at the channel.
-#[inline(always)]
 fn scatter<const N: usize>(buf: &[f32], row: usize, plan: &Plan<N>, seg: &Segment<N>, dst: *mut f32) {
     let (m, a, n) = (plan.tile.m(), plan.tile.a(), seg.len);
     let st = strides(&plan.dst_dims);
