@@ -7,6 +7,11 @@
 #   scripts/bench_side_by_side.sh                  # every workload, 2 threads
 #   scripts/bench_side_by_side.sh vgg16_256 ecg_100k
 #   THREADS=4 RUNS=9 scripts/bench_side_by_side.sh
+#   SIMD=avx2 scripts/bench_side_by_side.sh       # both sides held to AVX2+FMA on an AVX-512 CPU
+#
+# SIMD=avx2 builds ndstyle without its `avx512` feature (so neither its kernels nor the gemm
+# crate's use AVX-512) and runs PyTorch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2 and
+# MKL_ENABLE_INSTRUCTIONS=AVX2: the same ISA an AVX2-only CPU has, at this CPU's clock and caches.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +29,17 @@ flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
 simd="SSE"
 [[ "$flags" == *" avx2"* && "$flags" == *" fma"* ]] && simd="AVX2+FMA"
 [[ "$flags" == *" avx512f"* ]] && simd="AVX-512"
+features=()
+case "${SIMD:-native}" in
+    native) ;;
+    avx2)
+        [[ "$simd" == "SSE" ]] && { echo "SIMD=avx2: this CPU has no AVX2+FMA" >&2; exit 2; }
+        features=(--no-default-features)
+        export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+        simd="$simd, both sides held to AVX2+FMA"
+        ;;
+    *) echo "SIMD=${SIMD}: expected native or avx2" >&2; exit 2 ;;
+esac
 echo "CPU: ${cpu:-unknown} ($(nproc) logical cores, ${simd}); ${threads} threads"
 
 if [[ ! -s models/hed_bsds500.weights.h5 ]]; then
@@ -32,7 +48,7 @@ fi
 
 echo "== ndstyle: cargo bench --bench side_by_side"
 for n in "${names[@]}"; do
-    RAYON_NUM_THREADS="$threads" cargo bench --quiet --bench side_by_side -- "$n" 2>&1 | tee -a "$log/ndstyle.txt" \
+    RAYON_NUM_THREADS="$threads" cargo bench --quiet ${features[@]+"${features[@]}"} --bench side_by_side -- "$n" 2>&1 | tee -a "$log/ndstyle.txt" \
         | grep -E '^side-by-side|time:' || true
 done
 

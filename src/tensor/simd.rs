@@ -1,4 +1,4 @@
-//! Runs a kernel compiled for the widest vector unit the CPU has (AVX-512, AVX2+FMA or the baseline), chosen at run time.
+//! Runs a kernel compiled for the widest vector unit the CPU has (AVX-512 with the default `avx512` feature, AVX2+FMA or the baseline), chosen at run time.
 //!
 //! The crate is built for the baseline target (no `-C target-cpu`), so one binary runs everywhere;
 //! loops that the compiler vectorises gain 2–4× when they are compiled again with wider vectors.
@@ -14,6 +14,7 @@ pub(crate) trait Kernel {
 pub(crate) fn widest<K: Kernel>(k: K) {
     #[cfg(target_arch = "x86_64")]
     {
+        #[cfg(feature = "avx512")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked just above).
             return unsafe { avx512(k) };
@@ -26,7 +27,7 @@ pub(crate) fn widest<K: Kernel>(k: K) {
     k.run()
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn avx512<K: Kernel>(k: K) {
     k.run()
