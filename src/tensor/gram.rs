@@ -86,7 +86,7 @@ const MIN_CHUNK: usize = 256;
 ///
 /// Positions are taken in chunks, each copied into a buffer whose row stride is not a power of
 /// two: the products read `F` down its columns, and rows a power of two apart (65 536 positions
-/// at 256², 1024 at 32²) all fall in one cache set, which made a 64-channel Gram 4× slower than
+/// at 256², 1024 at 32²) all fall in one cache set, which made a 64-channel Gram 3× slower than
 /// its arithmetic. With the symmetric product on (the default), only the blocks on and above the
 /// diagonal are multiplied (about half the work for `C ≫` [`GRAM_BLOCK`]), then mirrored, so `G`
 /// is exactly symmetric. Bands of rows (many channels) or chunks of positions (few channels, each
