@@ -1,7 +1,14 @@
 //! `Tensor<N>`: a dense row-major f32 array shaped `B × C × S_1 × … × S_N`.
 
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+
+/// Values from which [`Tensor::per_channel`] fills channel planes in parallel.
+const PAR_FILL: usize = 1 << 18;
 
 /// A dense f32 tensor of shape `B × C × S_1 × … × S_N`, row-major (the last spatial axis is contiguous).
 ///
@@ -29,18 +36,26 @@ impl<const N: usize> Tensor<N> {
     }
 
     /// A tensor whose channel `c` (of every item) is filled with `value(c)`, written in one pass
-    /// (no zeroing first).
+    /// (no zeroing first), channel planes in parallel when there are many values.
     pub fn per_channel(
         batch: usize,
         channels: usize,
         spatial: [usize; N],
-        value: impl Fn(usize) -> f32,
+        value: impl Fn(usize) -> f32 + Sync,
     ) -> Self {
         let p = spatial.iter().product::<usize>();
-        let mut data = Vec::with_capacity(batch * channels * p);
-        for _ in 0..batch {
-            (0..channels).for_each(|c| data.extend(std::iter::repeat_n(value(c), p)));
+        let len = batch * channels * p;
+        let mut data = Vec::with_capacity(len);
+        let fill =
+            |(i, plane): (usize, &mut [MaybeUninit<f32>])| plane.fill(MaybeUninit::new(value(i % channels)));
+        let slots = &mut data.spare_capacity_mut()[..len];
+        if len >= PAR_FILL {
+            slots.par_chunks_mut(p).enumerate().for_each(fill);
+        } else {
+            slots.chunks_mut(p.max(1)).enumerate().for_each(fill);
         }
+        // SAFETY: the planes of `p` values cover all `len` slots, and each was written above.
+        unsafe { data.set_len(len) };
         Tensor { batch, channels, spatial, data }
     }
 
@@ -225,6 +240,19 @@ impl<const N: usize> Tensor<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_channel_fills_every_plane_of_every_item() {
+        for (batch, channels, side) in [(2, 3, 5), (2, 3, 400), (1, 4, 0)] {
+            let t = Tensor::<2>::per_channel(batch, channels, [side, side], |c| c as f32 + 0.5);
+            assert_eq!(t.len(), batch * channels * side * side);
+            for b in 0..batch {
+                for c in 0..channels {
+                    assert!(t.channel(b, c).iter().all(|&v| v == c as f32 + 0.5), "item {b} channel {c}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn indexing_is_row_major() {
