@@ -36,6 +36,24 @@ pub enum Grad<const N: usize> {
     },
 }
 
+impl<const N: usize> Grad<N> {
+    /// Whether this gradient belongs to activation `a`: its shape, or a Gram matrix per item of
+    /// `a`'s channels.
+    fn fits(&self, a: &Tensor<N>) -> bool {
+        match self {
+            Grad::Dense(t) => a.same_shape(t),
+            Grad::Gram { dg, .. } => dg.batch() == a.batch() && dg.channels() == a.channels(),
+        }
+    }
+    /// The shape, for errors.
+    fn shape_string(&self) -> String {
+        match self {
+            Grad::Dense(t) => t.shape_string(),
+            Grad::Gram { dg, .. } => format!("{}×{c}×{c} (Gram)", dg.batch(), c = dg.channels()),
+        }
+    }
+}
+
 /// A chain of layers applied to a `B × C × S…` input.
 #[derive(Clone, Debug)]
 pub struct Network<const N: usize> {
@@ -173,18 +191,14 @@ impl<const N: usize> Network<N> {
                     format!("layer '{name}' was not kept by the forward pass"),
                 ));
             };
-            let fits = match &g {
-                Grad::Dense(t) => a.same_shape(t),
-                Grad::Gram { dg, .. } => dg.batch() == a.batch() && dg.channels() == a.channels(),
-            };
-            if !fits {
-                let what = match &g {
-                    Grad::Dense(t) => t.shape_string(),
-                    Grad::Gram { dg, .. } => format!("{}×{c}×{c} (Gram)", dg.batch(), c = dg.channels()),
-                };
+            if !g.fits(a) {
                 return Err(Error::shape(
                     "backward",
-                    format!("gradient {what} at '{name}' does not match its activation {}", a.shape_string()),
+                    format!(
+                        "gradient {} at '{name}' does not match its activation {}",
+                        g.shape_string(),
+                        a.shape_string()
+                    ),
                 ));
             }
             at[i].push(g);

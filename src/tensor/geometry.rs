@@ -149,6 +149,16 @@ impl<const N: usize> Geometry<N> {
     }
 }
 
+/// Row strides (in elements) of a row-major grid `dims`: the last axis is contiguous.
+#[inline]
+pub fn row_strides<const N: usize>(dims: &[usize; N]) -> [usize; N] {
+    let mut s = [1usize; N];
+    for d in (0..N.saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * dims[d + 1];
+    }
+    s
+}
+
 /// Decompose a row-major flat index into a multi-index over `dims`.
 #[inline]
 pub fn unravel<const N: usize>(mut flat: usize, dims: &[usize; N]) -> [usize; N] {
@@ -169,6 +179,19 @@ pub fn ravel<const N: usize>(idx: &[usize; N], dims: &[usize; N]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_strides_step_the_flat_index_along_each_axis() {
+        let dims = [2, 3, 4];
+        assert_eq!(row_strides(&dims), [12, 4, 1]);
+        assert_eq!(row_strides(&[7]), [1]);
+        for d in 0..3 {
+            let mut idx = [1, 1, 1];
+            let before = ravel(&idx, &dims);
+            idx[d] += 1;
+            assert_eq!(ravel(&idx, &dims) - before, row_strides(&dims)[d]);
+        }
+    }
 
     #[test]
     fn output_sizes_match_the_closed_form() {

@@ -19,7 +19,7 @@
 
 use rayon::prelude::*;
 
-use super::geometry::{unravel, Geometry, Window};
+use super::geometry::{row_strides, unravel, Geometry, Window};
 use super::Tensor;
 use crate::error::{Error, Result};
 
@@ -33,10 +33,7 @@ struct Taps<const N: usize> {
 
 impl<const N: usize> Taps<N> {
     fn new(geom: Geometry<N>) -> Self {
-        let mut plane_stride = [1usize; N];
-        for d in (0..N.saturating_sub(1)).rev() {
-            plane_stride[d] = plane_stride[d + 1] * geom.input[d + 1];
-        }
+        let plane_stride = row_strides(&geom.input);
         let axes = std::array::from_fn(|d| {
             (0..geom.output[d])
                 .map(|o| {
@@ -197,10 +194,7 @@ impl<const N: usize> Tiling<N> {
         if !tiles {
             return None;
         }
-        let mut plane = [1usize; N];
-        for d in (0..N.saturating_sub(1)).rev() {
-            plane[d] = plane[d + 1] * g.input[d + 1];
-        }
+        let plane = row_strides(&g.input);
         let taps: usize = g.kernel.iter().product();
         let cells =
             (0..taps).map(|t| unravel(t, &g.kernel).iter().zip(&plane).map(|(k, s)| k * s).sum()).collect();

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::conv::SendPtr;
 use super::gemm::{matmul, MatMut, MatRef, Threads};
-use super::geometry::{unravel, Geometry};
+use super::geometry::{row_strides, unravel, Geometry};
 use super::prepared::{Derived, Prepared};
 use super::simd::{self, Kernel};
 use super::Tensor;
@@ -386,15 +386,6 @@ fn segments<const N: usize>(tiles: &[usize; N], t0: usize, t1: usize) -> Vec<Seg
     out
 }
 
-/// Row strides (in elements) of a row-major grid `dims`.
-fn strides<const N: usize>(dims: &[usize; N]) -> [usize; N] {
-    let mut s = [1usize; N];
-    for d in (0..N - 1).rev() {
-        s[d] = s[d + 1] * dims[d + 1];
-    }
-    s
-}
-
 /// `count` rows `base + i·step` (each `n` long) of `buf`, disjoint and mutable; the rest empty.
 fn rows_mut(buf: &mut [f32], base: usize, step: usize, n: usize, count: usize) -> [&mut [f32]; 6] {
     let mut rows: [&mut [f32]; 6] = Default::default();
@@ -434,7 +425,7 @@ fn gather<const N: usize>(
     line: &mut Vec<f32>,
 ) {
     let (m, a, n) = (plan.tile.m(), plan.tile.a(), seg.len);
-    let st = strides(&plan.src_dims);
+    let st = row_strides(&plan.src_dims);
     let xs = plan.src_dims[N - 1] as isize;
     let x0 = (m * seg.first[N - 1] + shift) as isize - plan.lo[N - 1] as isize;
     // The source columns x0..x0 + width of every patch row, zero outside the input.
@@ -481,7 +472,7 @@ fn gather<const N: usize>(
 /// coordinate below `m`) of tile `j` is `buf[ξ(q)·row + seg.col + j]` and `dst` points at the channel.
 fn scatter<const N: usize>(buf: &[f32], row: usize, plan: &Plan<N>, seg: &Segment<N>, dst: *mut f32) {
     let (m, a, n) = (plan.tile.m(), plan.tile.a(), seg.len);
-    let st = strides(&plan.dst_dims);
+    let st = row_strides(&plan.dst_dims);
     let x0 = m * seg.first[N - 1];
     let cols = (plan.dst_dims[N - 1] - x0).min(m * n);
     for q1 in 0..m.pow(N as u32 - 1) {
